@@ -1,0 +1,13 @@
+"""TinXã's common library: what two or more services need, and nothing more.
+
+- ``config``: nameko YAML config with ``${VAR:default}`` for any process.
+- ``mongo``: the MongoDB dependency provider and repository base.
+- ``events``: event contracts (one marshmallow schema per event type).
+- ``bus``: publishing events on RabbitMQ in nameko's layout, with confirms.
+- ``outbox``: events stored with the state change and published from there.
+- ``handlers``: idempotent event handlers with retry, backoff and dead-lettering.
+- ``deadletters``: the operator's tool to list and replay dead letters.
+- ``context``: the caller (user, commune, roles) carried in nameko context data.
+- ``errors``: caller errors shared by every service and both edges.
+- ``observability``: metrics, health checks and structured logs.
+"""

@@ -1,0 +1,129 @@
+"""Event contracts: one marshmallow schema per event type, and the catalogue.
+
+Every payload carries ``event_id``, ``commune_id``, ``occurred_at`` and
+``schema_version``. Events are published on ``<source>.events`` with the event
+type as routing key (nameko's layout), so plain ``@event_handler`` methods and
+kombu consumers both receive them. ``docs/events.md`` is the human catalogue;
+``CATALOGUE`` here is the machine one, and a test keeps the two in step.
+"""
+import uuid
+from dataclasses import dataclass
+
+from marshmallow import Schema, fields, validate, ValidationError, RAISE
+
+from shared.errors import InvalidInput, validation_message
+from shared.timeutil import iso
+
+
+class EventSchema(Schema):
+    """The envelope fields every event payload has."""
+
+    class Meta:
+        unknown = RAISE
+
+    event_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    commune_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    occurred_at = fields.String(required=True)
+    schema_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    actor = fields.String(load_default=None, allow_none=True)
+
+
+class TaskStatusChanged(EventSchema):
+    """tasks → a task's status changed (nhiệm vụ đổi trạng thái)."""
+
+    task_id = fields.String(required=True)
+    plan_id = fields.String(required=True)
+    code = fields.String(required=True)
+    title = fields.String(required=True)
+    old_status = fields.String(required=True)
+    new_status = fields.String(required=True)
+
+
+class PlanImported(EventSchema):
+    """tasks → a plan was imported or re-imported from its document."""
+
+    plan_id = fields.String(required=True)
+    title = fields.String(required=True)
+    task_count = fields.Integer(required=True)
+
+
+class DeviceStatusReported(EventSchema):
+    """telemetry-edge → a device reported its status over DeviceLink."""
+
+    device_id = fields.String(required=True)
+    online = fields.Boolean(required=True)
+    volume = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
+    playing = fields.Boolean(load_default=False)
+    reported_at = fields.String(required=True)
+
+
+@dataclass(frozen=True)
+class EventType:
+    source: str
+    name: str
+    version: int
+    schema: type
+    consumers: tuple
+
+
+CATALOGUE = {
+    (e.source, e.name): e
+    for e in (
+        EventType("tasks", "task_status_changed", 1, TaskStatusChanged, ("gateway",)),
+        EventType("tasks", "plan_imported", 1, PlanImported, ("gateway",)),
+        EventType("telemetry", "device_status_reported", 1, DeviceStatusReported, ("telemetry",)),
+    )
+}
+
+
+def event_type(source, name):
+    try:
+        return CATALOGUE[(source, name)]
+    except KeyError:
+        raise KeyError(f"event {source}.{name} is not in the catalogue (shared/events.py)") from None
+
+
+def make_event(source, name, commune_id, actor=None, **payload):
+    """Build and validate a new event payload; raises InvalidInput if it does not fit."""
+    spec = event_type(source, name)
+    body = dict(
+        payload,
+        event_id=uuid.uuid4().hex,
+        commune_id=commune_id,
+        occurred_at=iso(),
+        schema_version=spec.version,
+        actor=actor,
+    )
+    return validate_event(source, name, body)
+
+
+def validate_event(source, name, body):
+    spec = event_type(source, name)
+    try:
+        return spec.schema().load(body)
+    except ValidationError as err:
+        raise InvalidInput(validation_message(err.messages)) from err
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An event waiting to be published: where it goes and what it says."""
+
+    source: str
+    name: str
+    payload: dict
+
+    @property
+    def event_id(self):
+        return self.payload["event_id"]
+
+    def to_doc(self):
+        return {"source": self.source, "name": self.name, "payload": self.payload}
+
+    @classmethod
+    def from_doc(cls, doc):
+        return cls(doc["source"], doc["name"], doc["payload"])
+
+
+def outgoing(source, name, commune_id, actor=None, **payload):
+    return Outgoing(source, name, make_event(source, name, commune_id, actor=actor, **payload))
