@@ -5,8 +5,11 @@ reliable-delivery handler with three additions (DESIGN.md "Not losing data"):
 
 - the payload is checked against its catalogue schema; one that does not fit
   is dead-lettered at once (retrying cannot fix it);
-- an ``event_id`` this handler already processed is acknowledged and skipped
-  (the ``processed_events`` collection of the service's own database);
+- an ``event_id`` this handler already processed is acknowledged and skipped:
+  a worker first claims the event in the ``processed_events`` collection of
+  the service's own database; a copy arriving while another worker holds the
+  claim waits in the retry queue; a claim left by a crashed process expires
+  after ``HANDLER_LEASE_SECONDS``;
 - a handler that raises is retried with exponential backoff through a retry
   queue whose messages expire back into the handler's queue; after
   ``HANDLER_MAX_ATTEMPTS`` the message goes to the dead-letter queue
@@ -19,6 +22,7 @@ them redelivers the event, so handlers write with upserts keyed by event data.
 """
 import logging
 import traceback
+from datetime import timedelta
 
 from kombu import Exchange, Queue
 from nameko.events import EventHandler, SERVICE_POOL
@@ -28,7 +32,7 @@ from shared.bus import Publisher
 from shared.events import validate_event
 from shared.errors import InvalidInput
 from shared.mongo import MongoClientProvider
-from shared.timeutil import iso
+from shared.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,7 @@ class ReliableEventHandler(EventHandler):
         self.publisher = Publisher(config["AMQP_URI"])
         self.processed = self.client.database[PROCESSED]
         self.processed.create_index([("handler", 1), ("event_id", 1)], unique=True)
+        self.lease = float(config.get("HANDLER_LEASE_SECONDS", 60.0))
         self._declared = False
 
     def stop(self):
@@ -82,18 +87,41 @@ class ReliableEventHandler(EventHandler):
             self._dead_letter(message, body, f"invalid payload: {err.message}", attempts=0)
             self.queue_consumer.ack_message(message)
             return
-        if self.processed.find_one({"handler": self.handler_key, "event_id": body["event_id"]}, {"_id": 1}):
+        claim = self._claim(body["event_id"])
+        if claim == "done":
             log.info("skipping duplicate event %s for %s", body["event_id"], self.handler_key)
-            self.queue_consumer.ack_message(message)
+        elif claim == "busy":
+            self._publish_retry(message, body, attempts=int((message.headers or {}).get(ATTEMPTS_HEADER, 0)))
+        else:
+            super().handle_message(body, message)
             return
-        super().handle_message(body, message)
+        self.queue_consumer.ack_message(message)
+
+    def _claim(self, event_id):
+        """"claimed" (this worker handles it), "done" (handled before) or
+        "busy" (another worker is handling it now)."""
+        key = {"handler": self.handler_key, "event_id": event_id}
+        try:
+            self.processed.insert_one({**key, "state": "processing", "at": iso()})
+            return "claimed"
+        except DuplicateKeyError:
+            pass
+        existing = self.processed.find_one(key) or {}
+        if existing.get("state") == "done":
+            return "done"
+        stale = iso(utcnow() - timedelta(seconds=self.lease))
+        taken = self.processed.find_one_and_update(
+            {**key, "state": "processing", "at": {"$lt": stale}}, {"$set": {"at": iso()}})
+        return "claimed" if taken else "busy"
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         body = worker_ctx.args[0]
         try:
+            key = {"handler": self.handler_key, "event_id": body["event_id"]}
             if exc_info is None:
-                self._mark_processed(body["event_id"])
+                self.processed.update_one(key, {"$set": {"state": "done", "at": iso()}})
             else:
+                self.processed.delete_one(key)
                 self._retry_or_dead_letter(message, body, exc_info)
         except Exception:
             # neither acked nor dropped: the broker redelivers it
@@ -102,12 +130,6 @@ class ReliableEventHandler(EventHandler):
             return result, exc_info
         self.queue_consumer.ack_message(message)
         return result, exc_info
-
-    def _mark_processed(self, event_id):
-        try:
-            self.processed.insert_one({"handler": self.handler_key, "event_id": event_id, "at": iso()})
-        except DuplicateKeyError:
-            pass
 
     def _declare(self):
         if not self._declared:
@@ -123,10 +145,14 @@ class ReliableEventHandler(EventHandler):
         if attempts >= self.max_attempts:
             self._dead_letter(message, body, error, attempts)
             return
+        log.warning("handler %s failed on %s (attempt %d): %s", self.handler_key, body.get("event_id"), attempts, error)
+        self._publish_retry(message, body, attempts)
+
+    def _publish_retry(self, message, body, attempts):
+        """Park the message in the retry queue; it expires back into the
+        handler's queue after an exponential backoff."""
         self._declare()
-        delay = min(self.backoff * (2 ** (attempts - 1)), 300.0)
-        log.warning("handler %s failed on %s (attempt %d), retrying in %.1fs: %s",
-                    self.handler_key, body.get("event_id"), attempts, delay, error)
+        delay = min(self.backoff * (2 ** max(attempts - 1, 0)), 300.0)
         headers = dict(message.headers or {}, **{ATTEMPTS_HEADER: attempts})
         self.publisher.publish(message.body, exchange="", routing_key=f"{self.queue.name}.retry",
                                headers=headers, expiration=delay)

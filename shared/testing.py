@@ -89,3 +89,51 @@ def service_config(rabbit_config, mongo_uri, mongo_database):
         HANDLER_BACKOFF_SECONDS=0.05,
         HANDLER_MAX_ATTEMPTS=3,
     )
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class ServiceProcess:
+    """A service started as `make up` starts it (``nameko run`` with its
+    config file), for tests that kill or restart real processes."""
+
+    def __init__(self, service, env, log_path):
+        self.service = service
+        self.metrics_port = free_port()
+        self.env = dict(os.environ, **{k: str(v) for k, v in env.items()}, METRICS_PORT=str(self.metrics_port))
+        self.log_path = log_path
+        self.process = None
+
+    def start(self, wait=True, **extra_env):
+        env = dict(self.env, **extra_env)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("nameko")), "run",
+                 "--config", f"deploy/config/{self.service}.yaml", f"services.{self.service}.service"],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        if wait:
+            wait_until(self.healthy, timeout=30, message=f"{self.service} to be healthy (log: {self.log_path})")
+        return self
+
+    def healthy(self):
+        import requests
+
+        assert self.process.poll() is None, f"{self.service} exited; see {self.log_path}"
+        try:
+            return requests.get(f"http://127.0.0.1:{self.metrics_port}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def kill9(self):
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill9()

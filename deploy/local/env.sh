@@ -1,0 +1,23 @@
+# Sourced by up.sh, down.sh and the end-to-end tests: where a local TinXã keeps
+# its data and which ports it uses. Every value can be overridden from the
+# environment, so tests run a second copy beside the developer's.
+export TINXA_HOME="${TINXA_HOME:-$PWD/data}"
+export TINXA_MONGO_PORT="${TINXA_MONGO_PORT:-27017}"
+export TINXA_VHOST="${TINXA_VHOST:-}"
+export AMQP_URI="${AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/${TINXA_VHOST}}"
+export MONGO_URI="${MONGO_URI:-mongodb://127.0.0.1:${TINXA_MONGO_PORT}/}"
+export GATEWAY_PORT="${GATEWAY_PORT:-8000}"
+export GATEWAY_BIND="${GATEWAY_BIND:-127.0.0.1:${GATEWAY_PORT}}"
+export GRPC_PORT="${GRPC_PORT:-50051}"
+export TINXA_METRICS_BASE="${TINXA_METRICS_BASE:-9100}"
+export LOG_LEVEL="${LOG_LEVEL:-INFO}"
+RUN_DIR="$TINXA_HOME/run"
+LOG_DIR="$TINXA_HOME/log"
+
+# name | metrics port offset | command (run from the repo root)
+PROCESSES=(
+  "tasks|2|.venv/bin/nameko run --config deploy/config/tasks.yaml services.tasks.service"
+  "telemetry|3|.venv/bin/nameko run --config deploy/config/telemetry.yaml services.telemetry.service"
+  "telemetry-edge|4|.venv/bin/python -m services.telemetry.edge --config deploy/config/telemetry-edge.yaml"
+  "gateway|1|.venv/bin/nameko run --config deploy/config/gateway.yaml services.gateway.service"
+)

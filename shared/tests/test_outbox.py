@@ -1,0 +1,67 @@
+"""The outbox: events stored with a state change reach the broker, including
+those a crash left unpublished."""
+import pytest
+from kombu import Connection, Exchange, Queue
+from nameko.rpc import rpc
+
+from shared.events import outgoing
+from shared.mongo import Repository, Store
+from shared.testing import wait_until
+
+
+class NoteRepository(Repository):
+    collection_name = "notes"
+
+    def add(self, doc, events):
+        return self._insert_with_events(doc, events)
+
+
+class NoteService:
+    name = "notes"
+    notes = Store(NoteRepository)
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+
+def event(task_id):
+    return outgoing("tasks", "task_status_changed", "xuan-hung", task_id=task_id, plan_id="p", code="I.1",
+                    title="t", old_status="not_started", new_status="done")
+
+
+@pytest.fixture
+def received(service_config):
+    got = []
+    with Connection(service_config["AMQP_URI"]) as conn:
+        queue = Queue("outbox-test", Exchange("tasks.events", type="topic", durable=True), routing_key="#")
+        with conn.Consumer(queue, callbacks=[lambda body, msg: (got.append(body), msg.ack())]):
+            def drain():
+                try:
+                    conn.drain_events(timeout=0.2)
+                except TimeoutError:
+                    pass
+                return got
+            yield drain
+
+
+def test_events_left_in_documents_are_published_when_the_service_starts(
+        container_factory, service_config, mongo_database, received):
+    # as a crashed process leaves them: state written, events not yet published
+    repo = NoteRepository(mongo_database)
+    first, second = event("a"), event("b")
+    repo.add({"_id": "n1", "text": "x"}, [first, second])
+    assert mongo_database.notes.find_one({"_id": "n1"})["_outbox"]
+
+    container = container_factory(NoteService, service_config)
+    container.start()
+
+    ids = wait_until(lambda: len(received()) >= 2 and [b["event_id"] for b in received()], message="relayed events")
+    assert sorted(ids) == sorted([first.event_id, second.event_id])
+    wait_until(lambda: "_outbox" not in mongo_database.notes.find_one({"_id": "n1"}), message="outbox emptied")
+    assert mongo_database.notes.find_one({"_id": "n1"})["text"] == "x"
+
+
+def test_a_document_without_events_has_no_outbox(mongo_database):
+    NoteRepository(mongo_database).add({"_id": "n2", "text": "y"}, [])
+    assert "_outbox" not in mongo_database.notes.find_one({"_id": "n2"})
