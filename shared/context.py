@@ -24,6 +24,9 @@ ROLES = (
     "viewer",
 )
 
+# every commune role may read a commune's data; writes name their roles
+READ_ROLES = ROLES[1:]
+
 
 @dataclass(frozen=True)
 class Caller:

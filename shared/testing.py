@@ -137,3 +137,59 @@ class ServiceProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill9()
+
+
+class LocalStack:
+    """The whole system started by ``deploy/local/up.sh`` (what ``make up``
+    runs) in its own data folder, ports and RabbitMQ vhost, and stopped by
+    ``deploy/local/down.sh``. For end-to-end tests and benchmarks."""
+
+    def __init__(self, home):
+        self.home = Path(home)
+        self.vhost = f"tinxa-{uuid.uuid4().hex[:8]}"
+        metrics_base = free_port()
+        while any(not _port_free(metrics_base + i) for i in range(1, 6)):
+            metrics_base = free_port()
+        self.env = dict(
+            os.environ,
+            TINXA_HOME=str(self.home),
+            TINXA_VHOST=self.vhost,
+            TINXA_MONGO_PORT=str(free_port()),
+            GATEWAY_PORT=str(free_port()),
+            GRPC_PORT=str(free_port()),
+            TINXA_METRICS_BASE=str(metrics_base),
+        )
+        for key in ("AMQP_URI", "MONGO_URI", "GATEWAY_BIND"):
+            self.env.pop(key, None)
+        self.base_url = f"http://127.0.0.1:{self.env['GATEWAY_PORT']}"
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
+        self.grpc_target = f"127.0.0.1:{self.env['GRPC_PORT']}"
+        self.output = ""
+
+    def up(self):
+        result = subprocess.run(["bash", "deploy/local/up.sh"], cwd=REPO, env=self.env,
+                                capture_output=True, text=True, timeout=300)
+        self.output = result.stdout + result.stderr
+        if result.returncode != 0:
+            logs = "".join(f"\n--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted((self.home / "log").glob("*.log")))
+            raise AssertionError(f"make up failed ({result.returncode}):\n{self.output}{logs}")
+        return self.output
+
+    def admin_password(self):
+        import re
+
+        match = re.search(r"password: (\S+)", self.output)
+        return match and match.group(1)
+
+    def down(self):
+        subprocess.run(["bash", "deploy/local/down.sh"], cwd=REPO, env=self.env, capture_output=True, timeout=120)
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self.vhost], capture_output=True, timeout=60)
+
+
+def _port_free(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False

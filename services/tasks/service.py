@@ -8,13 +8,12 @@ from services.tasks import domain
 from services.tasks.plan_import import PlanFormatError, parse_plan_text
 from services.tasks.repository import PlanRepository, TaskRepository
 from services.tasks.schemas import ChangeStatusSchema, ImportPlanSchema, TaskFilterSchema
-from shared.context import CallerContext
+from shared.context import READ_ROLES, CallerContext
 from shared.errors import CALLER_ERRORS, InvalidInput, load
 from shared.mongo import Store
 from shared.observability import Observability
 
 EDIT_ROLES = ("commune_admin", "editor", "approver")
-READ_ROLES = ("commune_admin", "editor", "approver", "operator", "trainer", "viewer")
 
 
 class TasksService:
