@@ -1,0 +1,49 @@
+"""The console's strings: both languages complete, Vietnamese in NFC, and
+every key a template uses defined."""
+import re
+import string
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from services.gateway import i18n
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+def placeholders(text):
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_both_dictionaries_have_the_same_keys():
+    assert set(i18n.VI) == set(i18n.EN)
+
+
+@pytest.mark.parametrize("key", sorted(i18n.VI))
+def test_vietnamese_is_nfc_and_both_languages_fill_the_same_placeholders(key):
+    assert unicodedata.is_normalized("NFC", i18n.VI[key])
+    assert i18n.VI[key].strip() and i18n.EN[key].strip()
+    assert placeholders(i18n.VI[key]) == placeholders(i18n.EN[key])
+
+
+def test_every_key_a_template_uses_exists():
+    used = set()
+    for template in TEMPLATES.glob("*.html"):
+        used |= set(re.findall(r"""\bt\(\s*["']([\w.]+)["']""", template.read_text(encoding="utf-8")))
+    assert used, "no t(...) calls found: the pattern is out of date"
+    assert used <= set(i18n.VI), used - set(i18n.VI)
+
+
+def test_translation_fills_values_and_falls_back_to_vietnamese():
+    assert i18n.t("tasks.range", "vi", start=1, end=50, total=38) == "1–50 trên 38 nhiệm vụ"
+    assert i18n.t("nav.tasks", "en") == "Tasks"
+    assert i18n.t("nav.tasks", "fr") == "Nhiệm vụ"
+    with pytest.raises(KeyError):
+        i18n.t("no.such.key", "vi")
+
+
+def test_labels_of_other_services_codes():
+    assert i18n.label("status", "waiting_guidance", "vi") == "Chờ hướng dẫn"
+    assert i18n.label("status", "waiting_guidance", "en") == "Waiting for guidance"
+    assert i18n.label("part", "III", "vi") == "III"  # a code without a label shows as itself
