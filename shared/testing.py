@@ -165,6 +165,7 @@ class LocalStack:
         self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
         self.grpc_target = f"127.0.0.1:{self.env['GRPC_PORT']}"
         self.output = ""
+        self.password = None
 
     def up(self):
         result = subprocess.run(["bash", "deploy/local/up.sh"], cwd=REPO, env=self.env,
@@ -173,16 +174,18 @@ class LocalStack:
         if result.returncode != 0:
             logs = "".join(f"\n--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted((self.home / "log").glob("*.log")))
             raise AssertionError(f"make up failed ({result.returncode}):\n{self.output}{logs}")
-        return self.output
-
-    def admin_password(self):
         import re
 
         match = re.search(r"password: (\S+)", self.output)
-        return match and match.group(1)
+        self.password = match.group(1) if match else self.password
+        return self.output
+
+    def stop(self):
+        """What `make down` does: stop the processes, keep the data."""
+        subprocess.run(["bash", "deploy/local/down.sh"], cwd=REPO, env=self.env, capture_output=True, timeout=120)
 
     def down(self):
-        subprocess.run(["bash", "deploy/local/down.sh"], cwd=REPO, env=self.env, capture_output=True, timeout=120)
+        self.stop()
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self.vhost], capture_output=True, timeout=60)
 
 

@@ -10,16 +10,11 @@ import json
 from pathlib import Path
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.context import CONTEXT_KEY, SYSTEM
-from shared.testing import free_port
 from services.gateway import auth, domain
 from services.gateway.repository import CommuneRepository, UserRepository
 from services.gateway.service import GatewayService
-# Test code only: the integration and browser tests run the real tasks service
-# beside the gateway; the gateway itself talks to it over RPC and events.
-from services.tasks.service import TasksService
 
 SECRET = "test-only-gateway-secret-0123456789abcdef"
 PASSWORD = "mật-khẩu-thử-12345"
@@ -81,25 +76,3 @@ def sign_in(web_session):
         return session.csrf_token
 
     return sign_in
-
-
-@pytest.fixture
-def system(runner_factory, service_config):
-    """The real gateway and the real tasks service on the test's vhost and
-    store; yields the gateway's base URL and the config."""
-    port = free_port()
-    config = dict(service_config, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", GATEWAY_SECRET_KEY=SECRET)
-    runner = runner_factory(config, GatewayService, TasksService)
-    runner.start()
-    return f"http://127.0.0.1:{port}", config
-
-
-def seed_commune(config):
-    """What deploy/local/seed.py does: the commune and its admin, over RPC as
-    the system caller; returns the admin's username and one-time password."""
-    with ClusterRpcProxy(config, context_data=SYSTEM_CONTEXT, timeout=30) as rpc:
-        assert rpc.gateway.ensure_commune(SEED["commune"])["created"] is True
-        admin = rpc.gateway.ensure_user(dict(SEED["admin"], commune_id=SEED["commune"]["id"]))
-        assert rpc.gateway.ensure_commune(SEED["commune"])["created"] is False
-    assert admin["created"] is True
-    return SEED["admin"]["username"], admin["password"]

@@ -5,7 +5,8 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from services.gateway import auth
-from services.gateway.tests.conftest import PLAN_TEXT, SEED, seed_commune
+from services.gateway.tests.conftest import PLAN_TEXT, SEED
+from tests.integration.conftest import seed_commune
 from shared.testing import wait_until
 
 

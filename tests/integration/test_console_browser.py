@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.gateway.tests.conftest import PLAN_TEXT, SEED, SYSTEM_CONTEXT, seed_commune
+from services.gateway.tests.conftest import PLAN_TEXT, SEED, SYSTEM_CONTEXT
+from tests.integration.conftest import seed_commune
 
 FLOW = Path(__file__).with_name("browser_flow.py")
 CHROMIUM = Path("/usr/bin/chromium")
