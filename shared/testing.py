@@ -8,12 +8,14 @@ the root conftest).
 - ``service_config``: a nameko config for a container under test, on the
   per-test RabbitMQ vhost of nameko's ``rabbit_config`` fixture.
 """
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -196,3 +198,36 @@ def _port_free(port):
             return True
         except OSError:
             return False
+
+
+@contextlib.contextmanager
+def event_tap(amqp_uri, source, routing_key="#"):
+    """Listen to ``<source>.events`` with a plain kombu consumer; yields a
+    function returning every message so far as ``Tapped(name, body, headers)``
+    (call it inside ``wait_until``: each call drains what has arrived)."""
+    from kombu import Connection, Exchange, Queue
+
+    received = []
+
+    def on_message(body, message):
+        received.append(Tapped(message.delivery_info["routing_key"], body, message.headers))
+        message.ack()
+
+    with Connection(amqp_uri) as conn:
+        queue = Queue(f"tap-{source}-{uuid.uuid4().hex[:8]}", Exchange(f"{source}.events", type="topic", durable=True),
+                      routing_key=routing_key, exclusive=True)
+        with conn.Consumer(queue, callbacks=[on_message]):
+            def drain():
+                try:
+                    conn.drain_events(timeout=0.2)
+                except TimeoutError:
+                    pass
+                return list(received)
+            yield drain
+
+
+@dataclass(frozen=True)
+class Tapped:
+    name: str
+    body: dict
+    headers: dict

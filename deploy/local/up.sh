@@ -68,5 +68,5 @@ for i in $(seq 1 150); do
 done
 
 log "seeding the demo commune"
-.venv/bin/python deploy/local/seed.py
+PYTHONWARNINGS=ignore .venv/bin/python deploy/local/seed.py
 log "TinXã is running. Console: http://$GATEWAY_BIND/   (stop with: make down)"

@@ -1,12 +1,11 @@
 """The outbox: events stored with a state change reach the broker, including
 those a crash left unpublished."""
 import pytest
-from kombu import Connection, Exchange, Queue
 from nameko.rpc import rpc
 
 from shared.events import outgoing
 from shared.mongo import Repository, Store
-from shared.testing import wait_until
+from shared.testing import event_tap, wait_until
 
 
 class NoteRepository(Repository):
@@ -32,17 +31,8 @@ def event(task_id):
 
 @pytest.fixture
 def received(service_config):
-    got = []
-    with Connection(service_config["AMQP_URI"]) as conn:
-        queue = Queue("outbox-test", Exchange("tasks.events", type="topic", durable=True), routing_key="#")
-        with conn.Consumer(queue, callbacks=[lambda body, msg: (got.append(body), msg.ack())]):
-            def drain():
-                try:
-                    conn.drain_events(timeout=0.2)
-                except TimeoutError:
-                    pass
-                return got
-            yield drain
+    with event_tap(service_config["AMQP_URI"], "tasks") as tap:
+        yield lambda: [message.body for message in tap()]
 
 
 def test_events_left_in_documents_are_published_when_the_service_starts(

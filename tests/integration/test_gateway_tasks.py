@@ -2,34 +2,17 @@
 vhost and store, driven over the bus (seeding) and HTTP (everything else)."""
 import pytest
 import requests
-from kombu import Connection, Exchange, Queue
 
 from services.gateway import auth
 from services.gateway.tests.conftest import PLAN_TEXT, SEED
 from tests.integration.conftest import seed_commune
-from shared.testing import wait_until
+from shared.testing import event_tap, wait_until
 
 
 @pytest.fixture
 def task_events(service_config):
-    """The headers of task_status_changed events, read by a plain consumer."""
-    received = []
-    with Connection(service_config["AMQP_URI"]) as conn:
-        queue = Queue("test-gateway-task-events", Exchange("tasks.events", type="topic", durable=True),
-                      routing_key="task_status_changed", exclusive=True)
-
-        def on_message(body, message):
-            received.append(message.headers)
-            message.ack()
-
-        with conn.Consumer(queue, callbacks=[on_message]):
-            def drain():
-                try:
-                    conn.drain_events(timeout=0.2)
-                except TimeoutError:
-                    pass
-                return received
-            yield drain
+    with event_tap(service_config["AMQP_URI"], "tasks", "task_status_changed") as tap:
+        yield lambda: [message.headers for message in tap()]
 
 
 def test_import_change_status_and_see_the_activity(system, task_events):

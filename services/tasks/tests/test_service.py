@@ -3,14 +3,13 @@ through its entrypoints with a caller in the context data."""
 from pathlib import Path
 
 import pytest
-from kombu import Connection, Exchange, Queue
 from nameko.testing.services import entrypoint_hook
 
 from services.tasks.domain import fold
 from services.tasks.service import TasksService
 from shared.context import CONTEXT_KEY, Caller
 from shared.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from shared.testing import wait_until
+from shared.testing import event_tap, wait_until
 
 SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed" / "ke-hoach-ttcs-ttdn-2026-xuan-hung.txt"
 
@@ -29,19 +28,8 @@ def container(container_factory, service_config):
 
 @pytest.fixture
 def events(service_config):
-    """Every event the tasks service publishes, read by a plain kombu consumer."""
-    received = []
-    with Connection(service_config["AMQP_URI"]) as conn:
-        queue = Queue("test-tasks-events", Exchange("tasks.events", type="topic", durable=True),
-                      routing_key="#", exclusive=True)
-        with conn.Consumer(queue, callbacks=[lambda body, msg: (received.append((msg.delivery_info["routing_key"], body)), msg.ack())]):
-            def drain():
-                try:
-                    conn.drain_events(timeout=0.2)
-                except TimeoutError:
-                    pass
-                return received
-            yield drain
+    with event_tap(service_config["AMQP_URI"], "tasks") as tap:
+        yield tap
 
 
 @pytest.fixture
@@ -76,8 +64,8 @@ def test_status_change_emits_one_event(container, plan, events, mongo_database):
     task = call(container, "list_tasks", {"q": "I.1.1"})["items"][0]
     updated = call(container, "change_status", {"task_id": task["_id"], "status": "in_progress"})
     assert updated["status"] == "in_progress"
-    got = wait_until(lambda: [e for e in events() if e[0] == "task_status_changed"], message="event")
-    name, body = got[0]
+    got = wait_until(lambda: [e for e in events() if e.name == "task_status_changed"], message="event")
+    body = got[0].body
     assert body["task_id"] == task["_id"] and body["new_status"] == "in_progress"
     assert body["commune_id"] == "xuan-hung" and body["schema_version"] == 1
     # the outbox is emptied once the broker confirmed
