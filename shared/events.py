@@ -47,6 +47,28 @@ class PlanImported(EventSchema):
     task_count = fields.Integer(required=True)
 
 
+class TaskFollowUp(EventSchema):
+    """tasks → an open task is past its due date (task_overdue) or due within
+    a week (task_due_soon); announced once per due date."""
+
+    task_id = fields.String(required=True)
+    plan_id = fields.String(required=True)
+    code = fields.String(required=True)
+    title = fields.String(required=True)
+    due = fields.String(required=True)
+
+
+class TaskProgressReported(EventSchema):
+    """tasks → someone reported progress on a task (báo cáo tiến độ)."""
+
+    task_id = fields.String(required=True)
+    plan_id = fields.String(required=True)
+    code = fields.String(required=True)
+    title = fields.String(required=True)
+    update_id = fields.String(required=True)
+    text = fields.String(required=True)
+
+
 class DeviceStatusReported(EventSchema):
     """telemetry-edge → a device reported its status over DeviceLink."""
 
@@ -71,7 +93,10 @@ CATALOGUE = {
     for e in (
         EventType("tasks", "task_status_changed", 1, TaskStatusChanged, ("gateway",)),
         EventType("tasks", "plan_imported", 1, PlanImported, ("gateway",)),
-        EventType("telemetry", "device_status_reported", 1, DeviceStatusReported, ("telemetry",)),
+        EventType("tasks", "task_overdue", 1, TaskFollowUp, ("gateway",)),
+        EventType("tasks", "task_due_soon", 1, TaskFollowUp, ("gateway",)),
+        EventType("tasks", "task_progress_reported", 1, TaskProgressReported, ("gateway",)),
+        EventType("telemetry", "device_status_reported", 1, DeviceStatusReported, ("telemetry", "tasks")),
     )
 }
 

@@ -9,7 +9,12 @@ left behind. See DESIGN.md "Not losing data".
 
 Store rules that hold on both MongoDB and nx-27017: no ``$push`` of
 sub-documents (nx stores them as strings) — keep maps keyed by id, or ``$set``
-whole arrays; times as ISO strings (``shared.timeutil``).
+whole arrays; times as ISO strings (``shared.timeutil``); a top-level boolean
+written by ``$set`` reads back from nx as 1/0 (queries still match), so list
+such fields in ``boolean_fields`` and return documents through ``public()``; nx's
+``$ne`` matches neither null, "" nor a missing field and misreads nested
+paths: compare-and-set on the value read instead; an index on an array field
+makes nx miss every element match: do not index array fields.
 """
 import logging
 import weakref
@@ -71,6 +76,7 @@ class Repository:
 
     collection_name = None
     indexes = ()
+    boolean_fields = ()
     NotFound = NotFound
     Conflict = Conflict
 
@@ -120,12 +126,33 @@ class Repository:
             self._written.append((self.collection_name, doc["_id"]))
         return doc
 
-    @staticmethod
-    def public(doc):
-        """A document without the storage-only fields."""
+    def _upsert_if_newer(self, key, time_field, fields, new_id):
+        """Insert or update the document matching ``key`` unless the kept one
+        is at least as recent (``fields[time_field]``); returns whether applied.
+
+        Needs a unique index on ``key``. The condition and the write are one
+        operation, so concurrent and redelivered facts cannot move a document
+        back in time.
+        """
+        newer = {**key, time_field: {"$lt": fields[time_field]}}
+        try:
+            self._collection.update_one(newer, {"$set": fields, "$setOnInsert": {"_id": new_id()}}, upsert=True)
+            return True
+        except DuplicateKeyError:
+            # the kept document is not older (no match, so the upsert tried to
+            # insert), or a concurrent first write won: only the latter can apply
+            return self._collection.update_one(newer, {"$set": fields}).matched_count == 1
+
+    def public(self, doc):
+        """A document as callers see it: without the storage-only fields,
+        booleans as booleans on either store."""
         if doc is None:
             return None
-        return {k: v for k, v in doc.items() if k not in (OUTBOX, OUTBOX_SINCE)}
+        out = {k: v for k, v in doc.items() if k not in (OUTBOX, OUTBOX_SINCE)}
+        for name in self.boolean_fields:
+            if name in out and out[name] is not None:
+                out[name] = bool(out[name])
+        return out
 
 
 class OutboxRelay(SharedExtension):

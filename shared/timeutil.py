@@ -4,7 +4,7 @@ nx-27017 returns stored datetimes as strings while MongoDB returns datetimes,
 so code that must run on both stores keeps its own fixed-width string form,
 which also sorts correctly.
 """
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 
 def utcnow():
@@ -18,3 +18,12 @@ def iso(moment=None):
 
 def parse_iso(text):
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+
+
+def local_today():
+    """Today's date in Vietnam (UTC+7, no daylight saving): deadlines are
+    calendar dates there."""
+    return utcnow().astimezone(VIETNAM).date()

@@ -1,10 +1,16 @@
 """The tasks service's storage: the only code that touches its collections."""
 import re
+import uuid
+from datetime import timedelta
 
-from pymongo import ASCENDING
+import gridfs
+from pymongo import ASCENDING, DESCENDING
 
 from shared.mongo import Repository
 from shared.timeutil import iso
+
+HIDDEN = {"search": 0, "lead_search": 0, "_outbox": 0, "_outbox_since": 0,
+          "overdue_announced_for": 0, "due_soon_announced_for": 0}
 
 
 class PlanRepository(Repository):
@@ -13,6 +19,12 @@ class PlanRepository(Repository):
 
     def add(self, plan, events):
         return self.public(self._insert_with_events(plan, events))
+
+    def replace(self, plan, events):
+        """A re-imported plan: its new title, counts and problems, with its event."""
+        fields = {k: v for k, v in plan.items() if k != "_id"}
+        return self.public(self._update_with_events({"_id": plan["_id"], "commune_id": plan["commune_id"]},
+                                                    {"$set": fields}, events))
 
     def list(self, commune_id):
         return [self.public(p) for p in self._collection.find({"commune_id": commune_id}).sort("imported_at", ASCENDING)]
@@ -26,31 +38,49 @@ class PlanRepository(Repository):
 
 class TaskRepository(Repository):
     collection_name = "tasks"
+    boolean_fields = ("removed_from_plan",)
     indexes = (
         ([("commune_id", ASCENDING), ("plan_id", ASCENDING), ("code", ASCENDING)], {"unique": True}),
         ([("commune_id", ASCENDING), ("plan_id", ASCENDING), ("order", ASCENDING)], {}),
         ([("commune_id", ASCENDING), ("status", ASCENDING)], {}),
+        ([("due", ASCENDING)], {}),
     )
 
-    def upsert_many(self, tasks, new_id):
-        """Insert new tasks, update the text of existing ones by code; progress
-        (status and its history) of existing tasks is kept."""
+    def upsert_many(self, tasks, new_id, initial_status):
+        """Insert new tasks, update the text of existing ones by code; the
+        progress (status, history, assignees) of existing tasks is kept."""
         for task in tasks:
             key = {"commune_id": task["commune_id"], "plan_id": task["plan_id"], "code": task["code"]}
             self._collection.update_one(
                 key,
                 {"$set": {**task, "updated_at": iso()},
-                 "$setOnInsert": {"_id": new_id(), "status": "not_started", "created_at": iso()}},
+                 "$setOnInsert": {"_id": new_id(), "status": initial_status(task["schedule"]),
+                                  "assignees": [], "created_at": iso(),
+                                  "overdue_announced_for": "", "due_soon_announced_for": ""}},
                 upsert=True,
             )
 
+    def mark_removed(self, commune_id, plan_id, codes):
+        """Tasks a revised plan no longer has: kept with their progress, flagged."""
+        if codes:
+            self._collection.update_many({"commune_id": commune_id, "plan_id": plan_id, "code": {"$in": list(codes)}},
+                                         {"$set": {"removed_from_plan": True, "updated_at": iso()}})
+
     def get(self, commune_id, task_id):
-        task = self._collection.find_one({"_id": task_id, "commune_id": commune_id}, {"search": 0, "lead_search": 0})
+        task = self._collection.find_one({"_id": task_id, "commune_id": commune_id}, HIDDEN)
         if task is None:
             raise self.NotFound("Không tìm thấy nhiệm vụ.", {"task_id": task_id})
         return self.public(task)
 
-    def find(self, commune_id, plan_id=None, status=None, part=None, agency=None, q=None, offset=0, limit=100):
+    def of_plan(self, commune_id, plan_id):
+        """Every task of a plan in document order (for roll-ups and reports)."""
+        return [self.public(t) for t in self._collection.find({"commune_id": commune_id, "plan_id": plan_id}, HIDDEN).sort("order", ASCENDING)]
+
+    def of_commune(self, commune_id):
+        return [self.public(t) for t in self._collection.find({"commune_id": commune_id}, HIDDEN).sort([("plan_id", ASCENDING), ("order", ASCENDING)])]
+
+    def find(self, commune_id, today, plan_id=None, status=None, part=None, agency=None, agency_id=None, q=None,
+             due=None, offset=0, limit=100):
         """Tasks in document order, filtered; returns (page, total).
 
         ``agency`` and ``q`` match accent-folded text, so "van hoa" finds
@@ -65,28 +95,129 @@ class TaskRepository(Repository):
             query["part"] = part
         if agency:
             query["lead_search"] = {"$regex": re.escape(agency)}
+        if agency_id:
+            query["agency_ids"] = agency_id
         if q:
             query["search"] = {"$regex": re.escape(q)}
+        if due:
+            query.update(self._due_query(due, today))
         total = self._collection.count_documents(query)
-        cursor = (self._collection.find(query, {"search": 0, "lead_search": 0, "_outbox": 0, "_outbox_since": 0})
+        cursor = (self._collection.find(query, HIDDEN)
                   .sort([("plan_id", ASCENDING), ("order", ASCENDING)]).skip(offset).limit(limit))
-        return list(cursor), total
+        return [self.public(t) for t in cursor], total
 
-    def count_by_status(self, commune_id, plan_id):
-        rows = self._collection.aggregate([
-            {"$match": {"commune_id": commune_id, "plan_id": plan_id}},
-            {"$group": {"_id": "$status", "n": {"$sum": 1}}},
-        ])
-        return {row["_id"]: row["n"] for row in rows}
+    @staticmethod
+    def _due_query(due, today):
+        open_ = {"status": {"$nin": ["done", "cancelled"]}, "removed_from_plan": False}
+        if due == "overdue":
+            return {**open_, "due": {"$lt": today.isoformat()}}
+        if due == "due_soon":
+            return {**open_, "due": {"$gte": today.isoformat(), "$lte": (today + timedelta(days=7)).isoformat()}}
+        if due == "no_deadline":
+            return {"due": None}
+        quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+        quarter_end = (quarter_start + timedelta(days=92)).replace(day=1) - timedelta(days=1)
+        return {"due": {"$gte": quarter_start.isoformat(), "$lte": quarter_end.isoformat()}}
 
-    def set_status(self, task, changes, event):
-        """Write the new status and its event in one document update, only if
-        nobody changed the status meanwhile."""
-        doc = self._update_with_events(
-            {"_id": task["_id"], "commune_id": task["commune_id"], "status": task["status"]},
-            {"$set": changes},
-            [event],
-        )
+    def apply(self, task, changes, entry, events, expect_status=True):
+        """Write changes, a history entry and their events in one document
+        update; refused if someone changed the status meanwhile."""
+        query = {"_id": task["_id"], "commune_id": task["commune_id"]}
+        if expect_status:
+            query["status"] = task["status"]
+        update = {"$set": {**changes, f"history.{entry['id']}": entry, "updated_at": iso()}}
+        doc = self._update_with_events(query, update, events)
         if doc is None:
             raise self.Conflict("Nhiệm vụ vừa được người khác cập nhật; vui lòng tải lại và thử lại.")
-        return self.public({k: v for k, v in doc.items() if k not in ("search", "lead_search")})
+        return self.public({k: v for k, v in doc.items() if k not in HIDDEN})
+
+    def open_with_due(self, due_before):
+        """Open tasks of every commune due on or before a date (follow-up timer)."""
+        return list(self._collection.find(
+            {"due": {"$ne": None, "$lte": due_before}, "status": {"$nin": ["done", "cancelled"]}, "removed_from_plan": False},
+            {"search": 0, "lead_search": 0, "history": 0}))
+
+    def mark_followed_up(self, task, state, event):
+        """Record that ``state`` was announced for the task's current due date;
+        False if it already was (by this or another replica).
+
+        A compare-and-set on the value read (not ``$ne``, which nx-27017 does
+        not match against null or "").
+        """
+        field = f"{state}_announced_for"
+        doc = self._update_with_events({"_id": task["_id"], field: task.get(field, "")},
+                                       {"$set": {field: task["due"]}}, [event])
+        return doc is not None
+
+
+class UpdateRepository(Repository):
+    """Progress reports (báo cáo tiến độ) and their evidence files (GridFS)."""
+
+    collection_name = "updates"
+    indexes = (([("commune_id", ASCENDING), ("task_id", ASCENDING), ("at", DESCENDING)], {}),)
+    MAX_FILE_BYTES = 10 * 1024 * 1024
+
+    def __init__(self, database, written=None, context=None):
+        super().__init__(database, written, context)
+        self._files = gridfs.GridFSBucket(database, bucket_name="evidence")
+
+    def store_file(self, file_id, name, content_type, data):
+        self._files.upload_from_stream_with_id(file_id, name, data, metadata={"content_type": content_type})
+
+    def delete_files(self, file_ids):
+        for file_id in file_ids:
+            try:
+                self._files.delete(file_id)
+            except gridfs.errors.NoFile:
+                pass
+
+    def read_file(self, file_id):
+        return self._files.open_download_stream(file_id).read()
+
+    def add(self, update, events):
+        return self.public(self._insert_with_events(update, events))
+
+    def of_task(self, commune_id, task_id):
+        return [self.public(u) for u in self._collection.find({"commune_id": commune_id, "task_id": task_id}).sort("at", DESCENDING)]
+
+    def latest_texts(self, commune_id, plan_id, until):
+        """task id → the text of its latest report up to a time (the report's "Kết quả")."""
+        latest = {}
+        for update in self._collection.find({"commune_id": commune_id, "plan_id": plan_id, "at": {"$lte": until}},
+                                            {"task_id": 1, "text": 1, "at": 1}).sort("at", ASCENDING):
+            latest[update["task_id"]] = update["text"]
+        return latest
+
+    def file_of(self, commune_id, task_id, file_id):
+        update = self._collection.find_one({"commune_id": commune_id, "task_id": task_id, "files.file_id": file_id},
+                                           {"files": 1})
+        if update is None:
+            raise self.NotFound("Không tìm thấy tệp minh chứng.", {"file_id": file_id})
+        return next(f for f in update["files"] if f["file_id"] == file_id)
+
+
+class CommentRepository(Repository):
+    collection_name = "comments"
+    indexes = (([("commune_id", ASCENDING), ("task_id", ASCENDING), ("at", ASCENDING)], {}),)
+
+    def add(self, comment):
+        return self.public(self._insert_with_events(comment, []))
+
+    def of_task(self, commune_id, task_id):
+        return [self.public(c) for c in self._collection.find({"commune_id": commune_id, "task_id": task_id}).sort("at", ASCENDING)]
+
+
+class DeviceStateRepository(Repository):
+    """Read model for the "devices online" indicator: each device's latest
+    reported state, moving forward in time only."""
+
+    collection_name = "device_states"
+    boolean_fields = ("online",)
+    indexes = (([("commune_id", ASCENDING), ("device_id", ASCENDING)], {"unique": True}),)
+
+    def record(self, commune_id, device_id, online, reported_at):
+        return self._upsert_if_newer({"commune_id": commune_id, "device_id": device_id}, "reported_at",
+                                     {"online": online, "reported_at": reported_at}, new_id=lambda: uuid.uuid4().hex)
+
+    def of_commune(self, commune_id):
+        return [self.public(d) for d in self._collection.find({"commune_id": commune_id}, {"online": 1})]

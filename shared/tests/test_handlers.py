@@ -70,7 +70,8 @@ def test_a_failing_handler_is_retried_until_it_succeeds(recorder, publish, mongo
     Recorder.failures_left = 2
     event = status_event()
     publish(event)
-    wait_until(lambda: mongo_database.processed_events.find_one({"event_id": event["event_id"]}), message="processed")
+    wait_until(lambda: mongo_database.processed_events.find_one({"event_id": event["event_id"], "state": "done"}),
+               message="processed")
     assert Recorder.seen.count(event["event_id"]) == 3
 
 
@@ -87,7 +88,8 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_then_replayed(recorder, p
     assert mongo_database.processed_events.find_one({"event_id": event["event_id"]}) is None
 
     assert deadletters.replay(service_config["AMQP_URI"]) == 1
-    wait_until(lambda: mongo_database.processed_events.find_one({"event_id": event["event_id"]}), message="replayed")
+    wait_until(lambda: mongo_database.processed_events.find_one({"event_id": event["event_id"], "state": "done"}),
+               message="replayed")
     assert deadletters.list_dead_letters(service_config["AMQP_URI"]) == []
 
 

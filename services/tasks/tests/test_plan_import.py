@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.tasks.plan_import import PlanFormatError, parse_plan_text
+from services.tasks.plan_import import PlanFormatError, parse_plan_text, parse_table_parts
 
 # the repo keeps a copy of the handbook's seed plan (../shared/domain/) for `make up`
 SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed" / "ke-hoach-ttcs-ttdn-2026-xuan-hung.txt"
@@ -294,3 +294,122 @@ def test_capitalised_row_after_a_page_break_is_not_a_continuation():
         "Tổ chức việc một",
         "Phòng A",
     )
+
+
+# --- The shared table logic, on abstract parts ---------------------------------
+
+
+def table(text):
+    """The pipe rows of a small appendix as parts (blank lines cut parts)."""
+    return [
+        [[cell.strip() for cell in line.strip("|").split("|")] for line in block.splitlines()]
+        for block in text.strip().split("\n\n")
+    ]
+
+
+def test_the_text_parser_is_the_table_parser_on_the_seed_parts(seed_text, plan):
+    appendix = seed_text[seed_text.index("\n| TT |") :]
+    parts = [
+        [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in block.splitlines()
+         if not set(line) <= set("|- ")]
+        for block in appendix.strip().split("\n\n")
+    ]
+    assert len(parts) == 7
+    assert parse_table_parts(parts, plan.title) == plan
+
+
+def test_parts_rows_are_merged_across_a_part_boundary():
+    parts = table(
+        "| I | PHẦN MỘT | | | |\n| 1 | Việc một, phần | Phòng A | | Năm 2026 và |\n\n"
+        "| | tiếp theo | | | những năm tiếp theo |"
+    )
+    plan = parse_table_parts(parts, "TIÊU ĐỀ")
+    assert (plan.title, plan.problems) == ("TIÊU ĐỀ", [])
+    assert (plan.tasks[1].title, plan.tasks[1].timeline) == (
+        "Việc một, phần tiếp theo",
+        "Năm 2026 và những năm tiếp theo",
+    )
+
+
+def test_a_header_row_inside_a_part_starts_a_new_page():
+    parts = table(
+        "| I | PHẦN MỘT | | | |\n| 1 | Việc một, phần | Phòng A | | |\n"
+        "| TT | NHIỆM VỤ | CHỦ TRÌ | PHỐI HỢP | THỜI GIAN |\n| | tiếp theo | | | Năm 2026 |"
+    )
+    task = parse_table_parts(parts, "").tasks[1]
+    assert (task.title, task.timeline) == ("Việc một, phần tiếp theo", "Năm 2026")
+
+
+def test_cells_are_padded_normalised_and_long_rows_reported():
+    decomposed = unicodedata.normalize("NFD", "Phòng Văn hóa")
+    parts = [[["I", "PHẦN"], ["1", "Việc", f" {decomposed} ", "", "Năm 2026", "Ghi chú thừa"]]]
+    plan = parse_table_parts(parts, "")
+    assert plan.tasks[0].lead_agency == ""
+    assert plan.tasks[1].lead_agency == "Phòng Văn hóa"
+    assert [p for p in plan.problems if "6 cột" in p and "Ghi chú thừa" in p]
+
+
+@pytest.mark.parametrize("parts", [[], [[]], [[["TT", "NHIỆM VỤ", "", "", ""]], [["", "", "", "", ""]]]])
+def test_parts_without_rows_raise(parts):
+    with pytest.raises(PlanFormatError, match="không có dòng nhiệm vụ"):
+        parse_table_parts(parts, "")
+
+
+# --- Missing codes --------------------------------------------------------------
+
+
+def problems_of(rows):
+    return parse_table_parts(table(rows), "").problems
+
+
+def test_gap_among_siblings_is_reported():
+    problems = problems_of(
+        "| I | PHẦN | | | |\n| 1 | Nhóm | | | |\n| 1.1 | Việc | A | | Năm 2026 |\n| 1.3 | Việc | A | | Năm 2026 |"
+    )
+    assert problems == ["Thiếu mục I.1.2: số thứ tự trong mục I.1 bị ngắt quãng."]
+
+
+def test_a_run_of_missing_codes_is_one_problem():
+    problems = problems_of("| I | PHẦN | | | |\n| 1 | Việc | A | | |\n| 999999999 | Việc | A | | |")
+    assert problems == ["Thiếu các mục I.2 đến I.999999998: số thứ tự trong mục I bị ngắt quãng."]
+
+
+def test_numbering_that_does_not_start_at_one_is_reported():
+    problems = problems_of("| I | PHẦN | | | |\n| 2 | Việc | A | | Năm 2026 |\n| 3 | Việc | A | | Năm 2026 |")
+    assert problems == ["Thiếu mục I.1: số thứ tự trong mục I bị ngắt quãng."]
+
+
+def test_a_child_without_its_parent_is_reported_once():
+    problems = problems_of(
+        "| I | PHẦN | | | |\n| 1 | Việc | A | | Năm 2026 |\n"
+        "| 2.1 | Việc | A | | Năm 2026 |\n| 2.2 | Việc | A | | Năm 2026 |"
+    )
+    assert problems == ["Thiếu mục I.2: nhiệm vụ I.2.1 không có mục cha."]
+
+
+def test_a_missing_roman_part_is_reported():
+    problems = problems_of("| I | MỘT | | | |\n| 1 | Việc | A | | |\n| III | BA | | | |\n| 1 | Việc | A | | |")
+    assert problems == ["Thiếu phần II: số thứ tự các phần La Mã bị ngắt quãng."]
+    problems = problems_of("| I | MỘT | | | |\n| V | NĂM | | | |")
+    assert problems == ["Thiếu các phần II đến IV: số thứ tự các phần La Mã bị ngắt quãng."]
+
+
+def test_rows_out_of_order_are_not_missing():
+    problems = problems_of(
+        "| I | PHẦN | | | |\n| 1 | Nhóm | | | |\n| 1.2 | Việc | A | | |\n| 1.1 | Việc | A | | |"
+    )
+    assert problems == []
+
+
+def test_a_parent_after_its_child_is_reported():
+    problems = problems_of(
+        "| I | PHẦN | | | |\n| 1.1 | Việc | A | | |\n| 1 | Nhóm | | | |"
+    )
+    assert problems == ["Nhiệm vụ I.1.1 đứng trước mục cha I.1 của nó."]
+
+
+def test_the_seed_with_a_row_lost_reports_it(seed_text):
+    lines = seed_text.splitlines()
+    kept = [line for line in lines if not line.startswith("| 4.2 | Chủ động phối hợp")]
+    assert len(kept) == len(lines) - 1
+    assert parse_plan_text("\n".join(kept)).problems == ["Thiếu mục II.4.2: số thứ tự trong mục II.4 bị ngắt quãng."]

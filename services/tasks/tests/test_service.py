@@ -1,54 +1,21 @@
 """Service tests: the tasks container on the real broker and store, called
 through its entrypoints with a caller in the context data."""
-from pathlib import Path
-
 import pytest
 from nameko.testing.services import entrypoint_hook
 
 from services.tasks.domain import fold
-from services.tasks.service import TasksService
-from shared.context import CONTEXT_KEY, Caller
+from services.tasks.tests.conftest import as_caller, call
 from shared.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from shared.testing import event_tap, wait_until
-
-SEED = Path(__file__).resolve().parents[3] / "deploy" / "seed" / "ke-hoach-ttcs-ttdn-2026-xuan-hung.txt"
-
-
-def as_caller(commune_id="xuan-hung", *roles):
-    caller = Caller(subject="u1", commune_id=commune_id, roles=frozenset(roles or ("commune_admin",)))
-    return {CONTEXT_KEY: caller.to_json()}
-
-
-@pytest.fixture
-def container(container_factory, service_config):
-    container = container_factory(TasksService, service_config)
-    container.start()
-    return container
-
-
-@pytest.fixture
-def events(service_config):
-    with event_tap(service_config["AMQP_URI"], "tasks") as tap:
-        yield tap
-
-
-@pytest.fixture
-def plan(container):
-    with entrypoint_hook(container, "import_plan", context_data=as_caller()) as import_plan:
-        return import_plan({"text": SEED.read_text(encoding="utf-8"), "source_name": SEED.name})
-
-
-def call(container, method, *args, context=None, **kwargs):
-    with entrypoint_hook(container, method, context_data=context or as_caller()) as hook:
-        return hook(*args, **kwargs)
-
+from shared.testing import wait_until
 
 def test_import_stores_every_task_in_document_order(container, plan):
     page = call(container, "list_tasks", {"plan_id": plan["_id"], "limit": 500})
     assert page["total"] == plan["task_count"] > 30
     codes = [t["code"] for t in page["items"]]
     assert codes[:3] == ["I", "I.1", "I.1.1"] and codes[-1] == "II.5.3"
-    assert all(t["status"] == "not_started" for t in page["items"])
+    waiting = {t["code"] for t in page["items"] if t["status"] == "waiting_guidance"}
+    assert waiting == {t["code"] for t in page["items"] if t["schedule"]["kind"] == "conditional"} == {"I.1.2", "II.1.2"}
+    assert all(t["status"] == "not_started" for t in page["items"] if t["code"] not in waiting)
 
 
 def test_filters_by_accent_folded_agency_and_status(container, plan):
@@ -87,7 +54,7 @@ def test_unknown_status_is_refused_and_changes_nothing(container, plan):
     task = call(container, "list_tasks", {"q": "I.1.1"})["items"][0]
     with pytest.raises(InvalidInput, match="Trạng thái không hợp lệ"):
         call(container, "change_status", {"task_id": task["_id"], "status": "finished"})
-    assert call(container, "get_task", task["_id"])["status"] == "not_started"
+    assert call(container, "get_task", task["_id"])["status"] == task["status"]
 
 
 def test_another_commune_cannot_see_or_change_the_task(container, plan):
@@ -98,7 +65,7 @@ def test_another_commune_cannot_see_or_change_the_task(container, plan):
         call(container, "get_task", task["_id"], context=other)
     with pytest.raises(Forbidden):
         call(container, "change_status", {"task_id": task["_id"], "status": "done", "commune_id": "xuan-hung"}, context=other)
-    assert call(container, "get_task", task["_id"])["status"] == "not_started"
+    assert call(container, "get_task", task["_id"])["status"] == task["status"]
 
 
 def test_viewer_cannot_change_status_and_anonymous_cannot_read(container, plan):

@@ -1,0 +1,45 @@
+"""Indicators of live operations for the official report (chỉ số hoạt động).
+
+Each indicator is fed by events of the service that produces it, consumed
+into the tasks service's read model. An indicator whose producer does not
+exist yet has no data: the report says "chưa có dữ liệu", never 0.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    label: str
+    unit: str  # count | hours | percent
+    producer: str | None  # the service whose events feed it; None: not built yet
+
+
+INDICATORS = (
+    Indicator("items_published_website", "Tin, bài đăng trên Trang TTĐT, mạng xã hội", "count", None),
+    Indicator("items_published_radio", "Bản tin phát trên đài truyền thanh", "count", None),
+    Indicator("items_published_eboard", "Thông báo trên bảng tin điện tử", "count", None),
+    Indicator("broadcasts", "Số lượt phát thanh", "count", None),
+    Indicator("broadcast_hours", "Số giờ phát thanh", "hours", None),
+    Indicator("devices_online_share", "Tỷ lệ cụm loa, bảng tin hoạt động", "percent", "telemetry"),
+    Indicator("communicators_in_place", "Tuyên truyền viên cơ sở đang hoạt động", "count", None),
+    Indicator("communicators_vacant", "Thôn còn thiếu tuyên truyền viên", "count", None),
+    Indicator("people_trained", "Lượt người được tập huấn, bồi dưỡng", "count", None),
+)
+
+
+def devices_online_share(device_states):
+    """Share (0–1) of the commune's known devices whose latest report says online."""
+    if not device_states:
+        return None
+    return sum(1 for state in device_states if state["online"]) / len(device_states)
+
+
+def values(device_states):
+    """Every indicator with its value, or None where no producer feeds it yet
+    (or it has reported nothing)."""
+    computed = {"devices_online_share": devices_online_share(device_states)}
+    return [
+        {"key": i.key, "label": i.label, "unit": i.unit, "value": computed.get(i.key) if i.producer else None}
+        for i in INDICATORS
+    ]

@@ -1,0 +1,206 @@
+"""Task tracking on the real broker and store: re-import, progress roll-up,
+guidance, progress reports with evidence, follow-up events, reports and their
+indicators."""
+import base64
+import io
+from datetime import timedelta
+
+import openpyxl
+import pytest
+from docx import Document
+
+from services.tasks.tests.conftest import SEED, as_caller, call
+from shared.bus import Publisher
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.events import make_event
+from shared.testing import wait_until
+from shared.timeutil import iso, local_today
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def test_preview_lists_rows_and_problems_and_writes_nothing(container, mongo_database):
+    preview = call(container, "preview_import", {"text": SEED.read_text(encoding="utf-8"), "source_name": SEED.name})
+    assert len(preview["tasks"]) == 38 and preview["diff"] is None
+    row = next(r for r in preview["tasks"] if r["code"] == "I.1.1")
+    assert row["schedule"]["kind"] == "quarter" and row["schedule"]["due"] == "2026-12-31"
+    assert [a["agency_id"] for a in row["lead_agencies"]] == ["vhxh"]
+    # II.1.1 has no timeline in the document: flagged for the office
+    assert any("II.1.1" in p and "chưa có thời gian" in p for p in preview["problems"])
+    assert mongo_database.tasks.count_documents({}) == 0 and mongo_database.plans.count_documents({}) == 0
+
+
+def test_reimport_updates_by_code_keeps_progress_and_reports_the_changes(container, plan, task_by_code):
+    task = task_by_code("I.2.1")
+    call(container, "change_status", {"task_id": task["_id"], "status": "done"})
+    revised = (SEED.read_text(encoding="utf-8")
+               .replace("Khảo sát, đánh giá thực trạng hệ thống truyền thanh", "Khảo sát, đánh giá lại hệ thống truyền thanh")
+               .replace("| 5.3 | Đẩy mạnh truyền thông", "| 5.4 | Đẩy mạnh truyền thông"))
+    result = call(container, "import_plan", {"text": revised, "source_name": "revised.txt", "plan_id": plan["_id"]})
+    assert result["_id"] == plan["_id"]
+    assert result["diff"]["added"] == ["II.5.4"] and result["diff"]["removed"] == ["II.5.3"]
+    assert {c["code"] for c in result["diff"]["changed"]} == {"I.2.1"}
+    after = task_by_code("I.2.1")
+    assert after["_id"] == task["_id"] and after["status"] == "done" and "đánh giá lại" in after["title"]
+    assert task_by_code("II.5.3")["removed_from_plan"] is True
+    assert len(call(container, "list_plans")) == 1
+
+
+def test_parents_roll_up_their_children(container, plan, task_by_code):
+    call(container, "change_status", {"task_id": task_by_code("I.4.1")["_id"], "status": "done"})
+    call(container, "change_status", {"task_id": task_by_code("I.4.2")["_id"], "status": "cancelled"})
+    assert task_by_code("I.4")["progress"] == 100
+    call(container, "change_status", {"task_id": task_by_code("I.5.1")["_id"], "status": "in_progress"})
+    assert task_by_code("I.5")["progress"] == 25
+    overview = call(container, "get_plan", plan["_id"])["progress"]
+    assert overview["by_status"]["done"] == 1 and overview["by_status"]["cancelled"] == 1
+    assert overview["by_part"]["I"]["done"] == 1
+
+
+def test_guidance_gives_a_conditional_task_its_due_date(container, plan, task_by_code):
+    task = task_by_code("I.1.2")
+    assert task["status"] == "waiting_guidance" and task["schedule"]["due"] is None
+    done = call(container, "record_guidance", {"task_id": task["_id"], "received_on": "2026-05-15"})
+    assert done["status"] == "not_started" and done["schedule"]["due"] == "2026-08-15"
+    detail = call(container, "get_task", task["_id"])
+    assert detail["history"][0]["action"] == "guidance" and detail["history"][0]["by"] == "Nguyễn Thị Lan"
+    with pytest.raises(InvalidInput):
+        call(container, "record_guidance", {"task_id": task_by_code("I.1.1")["_id"], "received_on": "2026-05-15"})
+
+
+def test_progress_report_with_evidence(container, plan, task_by_code, events):
+    task = task_by_code("I.1.1")
+    update = call(container, "add_update", {
+        "task_id": task["_id"], "text": "Đã có dự thảo Quy chế, gửi lấy ý kiến các cơ quan.",
+        "links": ["https://xuanhung.ninhbinh.gov.vn/du-thao-quy-che"],
+        "files": [{"name": "du-thao.pdf", "content_type": "application/pdf", "content_b64": b64(PDF)}]})
+    stored = call(container, "get_evidence", task["_id"], update["files"][0]["file_id"])
+    assert base64.b64decode(stored["content_b64"]) == PDF and stored["name"] == "du-thao.pdf"
+    detail = call(container, "get_task", task["_id"])
+    assert detail["updates"][0]["links"] == ["https://xuanhung.ninhbinh.gov.vn/du-thao-quy-che"]
+    wait_until(lambda: [e for e in events() if e.name == "task_progress_reported" and e.body["update_id"] == update["_id"]],
+               message="task_progress_reported")
+
+
+@pytest.mark.parametrize("files, links", [
+    ([{"name": "anh.png", "content_type": "image/png", "content_b64": b64(PDF)}], []),  # mislabelled
+    ([{"name": "x.exe", "content_type": "application/x-msdownload", "content_b64": b64(b"MZ")}], []),
+    ([{"name": "big.pdf", "content_type": "application/pdf", "content_b64": b64(b"%PDF" + b"0" * (10 * 1024 * 1024))}], []),
+    ([], ["javascript:alert(1)"]),
+])
+def test_bad_evidence_is_refused_and_leaves_nothing(container, plan, task_by_code, mongo_database, files, links):
+    task = task_by_code("I.1.1")
+    with pytest.raises(InvalidInput):
+        call(container, "add_update", {"task_id": task["_id"], "text": "x", "files": files, "links": links})
+    assert mongo_database.updates.count_documents({}) == 0
+    assert mongo_database["evidence.files"].count_documents({}) == 0
+
+
+def test_a_progress_report_on_another_communes_task_changes_nothing(container, plan, task_by_code, mongo_database):
+    task = task_by_code("I.1.1")
+    with pytest.raises(NotFound):
+        call(container, "add_update", {"task_id": task["_id"], "text": "x"}, context=as_caller("yen-thang"))
+    with pytest.raises(Forbidden):
+        call(container, "add_update", {"task_id": task["_id"], "text": "x", "commune_id": "xuan-hung"},
+             context=as_caller("yen-thang"))
+    assert mongo_database.updates.count_documents({}) == 0
+
+
+def test_comments_and_assignees(container, plan, task_by_code):
+    task = task_by_code("I.5.2")
+    call(container, "add_comment", {"task_id": task["_id"], "text": "Đề nghị VP lập nhóm Zalo trước 30/6."},
+         context=as_caller("xuan-hung", "viewer"))
+    assigned = call(container, "assign", {"task_id": task["_id"], "assignees": [{"user_id": "u7", "name": "Trần Văn Nam"}]})
+    assert assigned["assignees"] == [{"user_id": "u7", "name": "Trần Văn Nam"}]
+    detail = call(container, "get_task", task["_id"])
+    assert detail["comments"][0]["text"].startswith("Đề nghị") and detail["history"][0]["action"] == "assign"
+    with pytest.raises(Forbidden):
+        call(container, "assign", {"task_id": task["_id"], "assignees": []}, context=as_caller("xuan-hung", "editor"))
+
+
+def test_removed_tasks_cannot_be_updated(container, plan, task_by_code):
+    revised = SEED.read_text(encoding="utf-8").replace("| 5.3 | Đẩy mạnh truyền thông", "| 5.4 | Đẩy mạnh truyền thông")
+    call(container, "import_plan", {"text": revised, "plan_id": plan["_id"]})
+    with pytest.raises(Conflict):
+        call(container, "change_status", {"task_id": task_by_code("II.5.3")["_id"], "status": "done"})
+
+
+def test_follow_up_announces_overdue_and_due_soon_once(container, plan, task_by_code, mongo_database, events):
+    today = local_today()
+    late, soon = task_by_code("I.2.1"), task_by_code("I.5.2")
+    mongo_database.tasks.update_one({"_id": late["_id"]}, {"$set": {"due": (today - timedelta(days=1)).isoformat()}})
+    mongo_database.tasks.update_one({"_id": soon["_id"]}, {"$set": {"due": (today + timedelta(days=3)).isoformat()}})
+    call(container, "follow_up")
+    call(container, "follow_up")
+    wait_until(lambda: len([e for e in events() if e.name in ("task_overdue", "task_due_soon")]) >= 2, message="both")
+    got = sorted((e.name, e.body["code"]) for e in events() if e.name in ("task_overdue", "task_due_soon"))
+    assert got == [("task_due_soon", "I.5.2"), ("task_overdue", "I.2.1")]
+    assert [t["code"] for t in call(container, "list_tasks", {"due": "overdue"})["items"]] == ["I.2.1"]
+    view = call(container, "agency_view", "vp")
+    assert [t["code"] for t in view["due_soon"]] == ["I.5.2"] and view["overdue"] == []
+
+
+def test_report_docx_and_xlsx_hold_every_task_of_the_period(container, plan, task_by_code):
+    call(container, "change_status", {"task_id": task_by_code("I.1.1")["_id"], "status": "in_progress"})
+    request = {"plan_id": plan["_id"], "period": {"kind": "quarter", "year": 2026, "number": 4},
+               "commune": {"name": "Xuân Hưng", "province": "Ninh Bình"}, "signer_name": "Đỗ Văn Minh"}
+    docx = call(container, "generate_report", dict(request, format="docx"))
+    assert docx["filename"].endswith(".docx")
+    text = "\n".join(cell.text for table in Document(io.BytesIO(base64.b64decode(docx["content_b64"]))).tables
+                     for row in table.rows for cell in row.cells)
+    assert "I.1.1" in text and "Đang thực hiện" in text
+    xlsx = call(container, "generate_report", dict(request, format="xlsx"))
+    sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(xlsx["content_b64"]))).worksheets[0]
+    codes = [row[0] for row in sheet.iter_rows(values_only=True) if row and isinstance(row[0], str) and row[0][:1] in "I"]
+    # II.5.3 ("Các năm tiếp theo") starts in 2027: not a task of this period
+    assert "I.1.1" in codes and "II.5.3" not in codes
+    assert codes == [t["code"] for t in call(container, "list_tasks", {"plan_id": plan["_id"], "limit": 500})["items"]
+                     if t["code"] != "II.5.3"]
+
+
+def test_an_indicator_changes_after_its_event_and_a_redelivery_is_not_counted_twice(container, plan, service_config):
+    def share():
+        values = call(container, "get_indicators", {})
+        return next(v for v in values if v["key"] == "devices_online_share")["value"]
+
+    assert share() is None  # no device has reported yet: "chưa có dữ liệu", not 0
+    publisher = Publisher(service_config["AMQP_URI"])
+    online = make_event("telemetry", "device_status_reported", "xuan-hung", device_id="loa-thon-1", online=True,
+                        reported_at=iso())
+    publisher.publish_event("telemetry", "device_status_reported", online)
+    wait_until(lambda: share() == 1.0, message="the indicator to change")
+    offline = make_event("telemetry", "device_status_reported", "xuan-hung", device_id="loa-thon-2", online=False,
+                         reported_at=iso())
+    publisher.publish_event("telemetry", "device_status_reported", online)  # redelivered
+    publisher.publish_event("telemetry", "device_status_reported", offline)
+    wait_until(lambda: share() == 0.5, message="the second device")
+    publisher.close()
+    assert share() == 0.5
+
+
+@pytest.mark.parametrize("period", [
+    {"kind": "quarter", "year": 2026, "number": 5},
+    {"kind": "adhoc", "start": "2026-12-01", "end": "2026-01-01"},
+    {"kind": "weekly"},
+])
+def test_bad_report_periods_are_refused(container, plan, period):
+    with pytest.raises(InvalidInput):
+        call(container, "generate_report", {"plan_id": plan["_id"], "period": period})
+
+
+def test_report_periods_of_the_plan_year(container, plan):
+    periods = call(container, "report_periods", plan["_id"])
+    assert [p["label"] for p in periods][:4] == ["Quý I năm 2026", "Quý II năm 2026", "Quý III năm 2026", "Quý IV năm 2026"]
+    assert periods[-1] == {"kind": "year", "year": 2026, "label": "Năm 2026", "start": "2026-01-01", "end": "2026-12-31"}
+
+
+def test_bad_plan_documents_are_refused_and_change_nothing(container, mongo_database):
+    for request in ({"docx_b64": b64(b"not a zip at all")}, {"text": "Không có phụ lục nào."},
+                    {"text": "x", "docx_b64": b64(PDF)}):
+        with pytest.raises(InvalidInput):
+            call(container, "import_plan", request)
+    assert mongo_database.tasks.count_documents({}) == 0 and mongo_database.plans.count_documents({}) == 0
