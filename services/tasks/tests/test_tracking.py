@@ -162,24 +162,29 @@ def test_report_docx_and_xlsx_hold_every_task_of_the_period(container, plan, tas
                      if t["code"] != "II.5.3"]
 
 
-def test_an_indicator_changes_after_its_event_and_a_redelivery_is_not_counted_twice(container, plan, service_config):
-    def share():
-        values = call(container, "get_indicators", {})
-        return next(v for v in values if v["key"] == "devices_online_share")["value"]
+def test_an_indicator_changes_in_the_next_report_and_a_redelivery_is_not_counted_twice(container, plan, service_config):
+    def reported_share():
+        """The devices-online row of the next report's indicator sheet: (value, note)."""
+        xlsx = call(container, "generate_report", {"plan_id": plan["_id"], "format": "xlsx",
+                                                   "period": {"kind": "year", "year": 2026}})
+        sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(xlsx["content_b64"])))["Chỉ số"]
+        row = next(r for r in sheet.iter_rows(values_only=True) if r and r[0] == "devices_online_share")
+        return row[2], row[4]
 
-    assert share() is None  # no device has reported yet: "chưa có dữ liệu", not 0
+    assert reported_share() == (None, "chưa có dữ liệu")  # nobody reported yet: not 0
     publisher = Publisher(service_config["AMQP_URI"])
     online = make_event("telemetry", "device_status_reported", "xuan-hung", device_id="loa-thon-1", online=True,
                         reported_at=iso())
     publisher.publish_event("telemetry", "device_status_reported", online)
-    wait_until(lambda: share() == 1.0, message="the indicator to change")
+    wait_until(lambda: reported_share()[0] == 1.0, message="the indicator to change")
     offline = make_event("telemetry", "device_status_reported", "xuan-hung", device_id="loa-thon-2", online=False,
                          reported_at=iso())
     publisher.publish_event("telemetry", "device_status_reported", online)  # redelivered
     publisher.publish_event("telemetry", "device_status_reported", offline)
-    wait_until(lambda: share() == 0.5, message="the second device")
+    wait_until(lambda: reported_share()[0] == 0.5, message="the second device")
     publisher.close()
-    assert share() == 0.5
+    assert reported_share()[0] == 0.5
+    assert next(v for v in call(container, "get_indicators", {}) if v["key"] == "devices_online_share")["value"] == 0.5
 
 
 @pytest.mark.parametrize("period", [
@@ -199,8 +204,28 @@ def test_report_periods_of_the_plan_year(container, plan):
 
 
 def test_bad_plan_documents_are_refused_and_change_nothing(container, mongo_database):
-    for request in ({"docx_b64": b64(b"not a zip at all")}, {"text": "Không có phụ lục nào."},
-                    {"text": "x", "docx_b64": b64(PDF)}):
+    without_table = Document()
+    without_table.add_paragraph("Kế hoạch không có phụ lục.")
+    buffer = io.BytesIO()
+    without_table.save(buffer)
+    for request in ({"docx_b64": b64(b"not a zip at all")}, {"docx_b64": b64(buffer.getvalue())},
+                    {"text": "Không có phụ lục nào."}, {"text": "x", "docx_b64": b64(PDF)}):
         with pytest.raises(InvalidInput):
             call(container, "import_plan", request)
     assert mongo_database.tasks.count_documents({}) == 0 and mongo_database.plans.count_documents({}) == 0
+
+
+def test_the_docx_rendering_imports_to_the_same_tasks_as_the_text(container, plan):
+    from services.tasks.tests.plan_docx import render_seed_docx
+
+    from_docx = call(container, "import_plan", {"docx_b64": b64(render_seed_docx(SEED.read_text(encoding="utf-8"))),
+                                                "source_name": "ke-hoach.docx"})
+    fields = ("code", "parent_code", "title", "details", "lead_agency", "coordinating_agencies", "timeline", "schedule",
+              "status")
+
+    def tasks_of(plan_id):
+        items = call(container, "list_tasks", {"plan_id": plan_id, "limit": 500})["items"]
+        return [{f: t[f] for f in fields} for t in items]
+
+    assert from_docx["task_count"] == plan["task_count"] == 38
+    assert tasks_of(from_docx["_id"]) == tasks_of(plan["_id"])
