@@ -28,13 +28,18 @@ class EventSchema(Schema):
     actor = fields.String(load_default=None, allow_none=True)
 
 
-class TaskStatusChanged(EventSchema):
-    """tasks → a task's status changed (nhiệm vụ đổi trạng thái)."""
+class TaskEvent(EventSchema):
+    """What every event about one task of a plan says of it."""
 
     task_id = fields.String(required=True)
     plan_id = fields.String(required=True)
     code = fields.String(required=True)
     title = fields.String(required=True)
+
+
+class TaskStatusChanged(TaskEvent):
+    """tasks → a task's status changed (nhiệm vụ đổi trạng thái)."""
+
     old_status = fields.String(required=True)
     new_status = fields.String(required=True)
 
@@ -47,24 +52,16 @@ class PlanImported(EventSchema):
     task_count = fields.Integer(required=True)
 
 
-class TaskFollowUp(EventSchema):
+class TaskFollowUp(TaskEvent):
     """tasks → an open task is past its due date (task_overdue) or due within
     a week (task_due_soon); announced once per due date."""
 
-    task_id = fields.String(required=True)
-    plan_id = fields.String(required=True)
-    code = fields.String(required=True)
-    title = fields.String(required=True)
     due = fields.String(required=True)
 
 
-class TaskProgressReported(EventSchema):
+class TaskProgressReported(TaskEvent):
     """tasks → someone reported progress on a task (báo cáo tiến độ)."""
 
-    task_id = fields.String(required=True)
-    plan_id = fields.String(required=True)
-    code = fields.String(required=True)
-    title = fields.String(required=True)
     update_id = fields.String(required=True)
     text = fields.String(required=True)
 
