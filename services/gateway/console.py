@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.wrappers import Response
@@ -31,6 +32,8 @@ class NavItem:
 NAV = (
     NavItem("overview", "/", "nav.overview"),
     NavItem("tasks", "/tasks", "nav.tasks"),
+    NavItem("agencies", "/agencies", "nav.agencies"),
+    NavItem("reports", "/reports", "nav.reports"),
 )
 
 
@@ -39,6 +42,11 @@ def local_time(value):
     if not value:
         return ""
     return parse_iso(value).astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M")
+
+
+def is_web_link(value):
+    """Only http(s) links become clickable: a stored "javascript:" never does."""
+    return isinstance(value, str) and urlsplit(value).scheme in ("http", "https")
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,7 +60,12 @@ def environment():
         lstrip_blocks=True,
     )
     env.filters["local_time"] = local_time
-    env.globals.update(nav=NAV, level=domain.level, statuses=domain.TASK_STATUSES, parts=domain.PLAN_PARTS)
+    env.filters["local_date"] = domain.day_month_year
+    env.filters["shorten"] = domain.shorten
+    env.tests["web_link"] = is_web_link
+    env.globals.update(nav=NAV, level=domain.level, statuses=domain.TASK_STATUSES, parts=domain.PLAN_PARTS,
+                       due_filters=domain.DUE_FILTERS, period_value=domain.period_value,
+                       roman={1: "I", 2: "II", 3: "III", 4: "IV"})
     return env
 
 

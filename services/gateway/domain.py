@@ -1,15 +1,15 @@
 """The gateway's rules, with no I/O: who may grant which roles, what a user,
-an API key and an activity entry look like, and the overview's arithmetic.
+an API key and an activity entry look like, and who may be assigned a task.
 
 Tenancy (xã as tenant): every user and API key belongs to one commune, except
 district administrators (quản trị cấp huyện), who belong to none and name the
-commune they act on.
+commune they act on. A commune user may work in one of its agencies (cơ quan).
 """
 import uuid
-from collections import Counter, defaultdict
+from datetime import date
 
 from shared.context import ROLES
-from shared.errors import Forbidden, InvalidInput
+from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.timeutil import iso
 
 from services.gateway.i18n import status_label, t
@@ -17,14 +17,20 @@ from services.gateway.i18n import status_label, t
 DISTRICT_ADMIN = "district_admin"
 READ_ROLES = tuple(role for role in ROLES if role != DISTRICT_ADMIN)
 TASK_EDIT_ROLES = ("commune_admin", "editor", "approver")
+# operators run the radio and e-boards, so they report progress on what they do
+TASK_REPORT_ROLES = TASK_EDIT_ROLES + ("operator",)
 PLAN_IMPORT_ROLES = ("commune_admin", "editor")
 ADMIN_ROLES = ("commune_admin",)
+ASSIGN_ROLES = ("commune_admin",)
 
 # The tasks service owns these; the console needs them for its status select.
 TASK_STATUSES = ("not_started", "in_progress", "waiting_guidance", "done", "cancelled")
 # The national template of a commune plan for thông tin cơ sở và thông tin đối
 # ngoại has two parts: I grassroots information, II foreign information.
 PLAN_PARTS = ("I", "II")
+# The tasks service's due-date filters and timeline kinds, for the console's labels.
+DUE_FILTERS = ("overdue", "due_soon", "no_deadline", "this_quarter")
+ACTIVITY_TEXT_LENGTH = 120
 
 
 def new_id():
@@ -45,6 +51,38 @@ def check_grant(caller, roles):
         raise Forbidden("Chỉ quản trị cấp huyện mới được cấp vai trò quản trị cấp huyện.")
 
 
+def check_agency(commune, agency_id):
+    """A user's office must be one of their commune's agencies."""
+    if agency_id is None:
+        return
+    known = [agency["id"] for agency in (commune or {}).get("agencies", ())]
+    if agency_id not in known:
+        raise InvalidInput(
+            f"Cơ quan «{agency_id}» không có trong danh sách cơ quan của xã"
+            + (f" ({', '.join(known)})." if known else "."),
+            {"agency_id": agency_id},
+        )
+
+
+def agency(commune, agency_id):
+    """One of the commune's agencies, or NotFound."""
+    for candidate in commune.get("agencies", ()):
+        if candidate["id"] == agency_id:
+            return candidate
+    raise NotFound("Không tìm thấy cơ quan này trong danh sách cơ quan của xã.", {"agency_id": agency_id})
+
+
+def profile_update(existing, data):
+    """The fields ``ensure_user`` sets on an existing account. Its office is
+    changed only when one is given, and dropped when it moves to another commune."""
+    profile = {k: data[k] for k in ("display_name", "commune_id", "roles", "language", "active")}
+    if "agency_id" in data:
+        profile["agency_id"] = data["agency_id"]
+    elif existing.get("commune_id") != data["commune_id"]:
+        profile["agency_id"] = None
+    return profile
+
+
 def new_user(data, password_hash):
     return {
         "_id": new_id(),
@@ -52,6 +90,7 @@ def new_user(data, password_hash):
         "display_name": data["display_name"],
         "password_hash": password_hash,
         "commune_id": data.get("commune_id"),
+        "agency_id": data.get("agency_id"),
         "roles": sorted(set(data["roles"])),
         "language": data.get("language", "vi"),
         "active": data.get("active", True),
@@ -66,6 +105,7 @@ def public_user(user):
         "username": user["username"],
         "display_name": user["display_name"],
         "commune_id": user.get("commune_id"),
+        "agency_id": user.get("agency_id"),
         "roles": list(user.get("roles", ())),
         "language": user.get("language", "vi"),
         "active": user.get("active", True),
@@ -102,6 +142,50 @@ def public_api_key(record):
     return {k: record[k] for k in ("name", "commune_id", "roles", "active", "created_at")} | {"id": record["_id"]}
 
 
+def lead_agency_ids(task):
+    """The registry ids of a task's lead agencies, as the tasks service matched them."""
+    return [ref["agency_id"] for ref in task.get("lead_agencies", ()) if ref.get("agency_id")]
+
+
+def assignees(task, wanted_ids, users):
+    """``[{user_id, name}]`` for the people to assign a task to.
+
+    ``users`` are the commune's active accounts. When the lead agency is
+    known, assignees come from it (nhiệm vụ giao cho cán bộ của cơ quan chủ
+    trì); a task whose lead agency is unmatched may go to anyone in the commune.
+    """
+    by_id = {user["_id"]: user for user in users}
+    unknown = [user_id for user_id in wanted_ids if user_id not in by_id]
+    if unknown:
+        raise InvalidInput("Không tìm thấy tài khoản đang hoạt động của xã: " + ", ".join(unknown) + ".",
+                           {"user_ids": unknown})
+    leads = lead_agency_ids(task)
+    outside = [by_id[user_id]["display_name"] for user_id in wanted_ids
+               if leads and by_id[user_id].get("agency_id") not in leads]
+    if outside:
+        names = ", ".join(ref.get("agency_name") or ref["text"]
+                          for ref in task["lead_agencies"] if ref.get("agency_id"))
+        raise InvalidInput(f"Nhiệm vụ {task['code']} chỉ giao cho cán bộ của cơ quan chủ trì ({names}); "
+                           f"không thuộc cơ quan này: {', '.join(outside)}.", {"outside": outside})
+    return [{"user_id": user_id, "name": by_id[user_id]["display_name"]} for user_id in dict.fromkeys(wanted_ids)]
+
+
+def assignable(task, users):
+    """The accounts the assignee picker offers: the lead agency's people, or
+    everyone when the lead agency is unmatched."""
+    leads = lead_agency_ids(task)
+    return [user for user in users if not leads or user.get("agency_id") in leads]
+
+
+_ACTIVITY_FIELDS = {
+    "task_status_changed": ("task_id", "plan_id", "code", "title", "old_status", "new_status"),
+    "plan_imported": ("plan_id", "title", "task_count"),
+    "task_overdue": ("task_id", "plan_id", "code", "title", "due"),
+    "task_due_soon": ("task_id", "plan_id", "code", "title", "due"),
+    "task_progress_reported": ("task_id", "plan_id", "code", "title", "update_id", "text"),
+}
+
+
 def activity_entry(kind, event, actor_name):
     """The activity feed entry (hoạt động gần đây) for one event.
 
@@ -109,12 +193,9 @@ def activity_entry(kind, event, actor_name):
     ``summary`` is a ready Vietnamese sentence for API clients, while the
     console renders ``data`` in the reader's language.
     """
-    if kind == "task_status_changed":
-        data = {k: event[k] for k in ("task_id", "plan_id", "code", "title", "old_status", "new_status")}
-    elif kind == "plan_imported":
-        data = {k: event[k] for k in ("plan_id", "title", "task_count")}
-    else:
+    if kind not in _ACTIVITY_FIELDS:
         raise ValueError(f"no activity for event {kind}")
+    data = {k: event[k] for k in _ACTIVITY_FIELDS[kind]}
     entry = {
         "_id": event["event_id"],
         "commune_id": event["commune_id"],
@@ -131,9 +212,15 @@ def activity_entry(kind, event, actor_name):
 def describe_activity(entry, lang):
     actor = entry.get("actor_name") or t("activity.system", lang)
     data = entry["data"]
-    if entry["kind"] == "task_status_changed":
+    kind = entry["kind"]
+    if kind == "task_status_changed":
         return t("activity.task_status_changed", lang, actor=actor, code=data["code"],
                  old=status_label(data["old_status"], lang), new=status_label(data["new_status"], lang))
+    if kind in ("task_overdue", "task_due_soon"):
+        return t(f"activity.{kind}", lang, code=data["code"], title=data["title"], due=day_month_year(data["due"]))
+    if kind == "task_progress_reported":
+        return t("activity.task_progress_reported", lang, actor=actor, code=data["code"],
+                 text=shorten(data["text"], ACTIVITY_TEXT_LENGTH))
     return t("activity.plan_imported", lang, actor=actor, title=data["title"], count=data["task_count"])
 
 
@@ -141,14 +228,51 @@ def public_activity(entry):
     return {k: v for k, v in entry.items() if k != "_id"} | {"id": entry["_id"]}
 
 
-def progress_by_part(tasks):
-    """Counts of tasks per part (I, II …) and status, in document order."""
-    counts = defaultdict(Counter)
-    for task in tasks:
-        counts[task["part"]][task["status"]] += 1
-    return {part: dict(by_status) for part, by_status in counts.items()}
+def day_month_year(value):
+    """An ISO date ("2026-12-31") as officials write it: "31/12/2026"."""
+    if not value:
+        return ""
+    return date.fromisoformat(value[:10]).strftime("%d/%m/%Y")
+
+
+def shorten(text, length):
+    """One line of at most ``length`` characters, cut at a word."""
+    line = " ".join((text or "").split())
+    if len(line) <= length:
+        return line
+    return line[:length].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
 
 
 def level(code):
     """Depth of a task code: "I" is 0, "I.1" is 1, "I.6.1" is 2."""
     return code.count(".")
+
+
+def heading_codes(tasks):
+    """Codes of the tasks others in the list belong to: headings ("I",
+    "I.1"), whose sub-tasks carry the deadlines."""
+    return {task["parent_code"] for task in tasks if task.get("parent_code")}
+
+
+def task_history(task):
+    """What happened to a task, newest first: the changes the tasks service
+    recorded (status, guidance, assignees …) and the progress reports, which
+    it keeps apart from them."""
+    entries = [dict(entry, kind="change") for entry in task.get("history", ())]
+    entries += [{"kind": "update", "id": update["_id"], "at": update["at"], "by": update["by"],
+                 "text": update["text"], "links": len(update.get("links", ())), "files": len(update.get("files", ()))}
+                for update in task.get("updates", ())]
+    return sorted(entries, key=lambda entry: entry["at"], reverse=True)
+
+
+def period_value(period):
+    """A report period as the console's select sends it: "quarter:2026:4", "year:2026"."""
+    return ":".join(str(part) for part in (period["kind"], period["year"], period.get("number")) if part is not None)
+
+
+def current_period(periods, today):
+    """The select's default: the quarter we are in, else the first period offered."""
+    for period in periods:
+        if period["kind"] == "quarter" and period["start"] <= today.isoformat() <= period["end"]:
+            return period_value(period)
+    return period_value(periods[0]) if periods else ""

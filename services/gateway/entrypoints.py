@@ -29,8 +29,10 @@ from shared.errors import BY_NAME, Conflict, Forbidden, InvalidInput, NotFound, 
 from shared.observability import CORRELATION_KEY, correlation_id
 
 from services.gateway import console
-from services.gateway.errors import RateLimited, ServiceUnavailable, UnsupportedMediaType
-from services.gateway.web import MAX_BODY_BYTES, json_response, login_redirect
+from services.gateway.errors import PayloadTooLarge, RateLimited, ServiceUnavailable, UnsupportedMediaType
+from services.gateway.web import (
+    MAX_BODY_BYTES, MAX_FORM_FIELD_BYTES, MAX_UPLOAD_BODY_BYTES, is_multipart, json_response, login_redirect,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ STATUS_BY_ERROR = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     RateLimited: 429,
     ServiceUnavailable: 503,
@@ -163,18 +166,25 @@ class GatewayWebServer(WebServer):
 
 
 class ApiEntrypoint(HttpRequestHandler):
-    """An HTTP JSON route of the API."""
+    """An HTTP JSON route of the API. ``uploads=True`` lets the route take
+    multipart/form-data bodies up to ``MAX_UPLOAD_BODY_BYTES``; every other
+    body stays within ``MAX_BODY_BYTES``."""
 
     server = GatewayWebServer()
     render_error = staticmethod(json_error)
 
-    def __init__(self, method, url, **kwargs):
+    def __init__(self, method, url, uploads=False, **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED_EXCEPTIONS)
+        self.uploads = uploads
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
         request.shallow = False
-        request.max_content_length = MAX_BODY_BYTES
+        if self.uploads and is_multipart(request):
+            request.max_content_length = MAX_UPLOAD_BODY_BYTES
+            request.max_form_memory_size = MAX_FORM_FIELD_BYTES
+        else:
+            request.max_content_length = MAX_BODY_BYTES
         request_id = request_id_of(request)
         correlation_id.set(request_id)  # for the access log line, written outside the worker
         try:

@@ -21,6 +21,13 @@ class UnsupportedMediaType(InvalidInput):
     code = "UNSUPPORTED_MEDIA_TYPE"
 
 
+class PayloadTooLarge(InvalidInput):
+    """An uploaded file is over the size limit (a body over its limit is
+    refused by werkzeug, which the edge answers with the same code)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
 class CsrfRejected(Forbidden):
     """A cookie-authenticated write without the session's CSRF token."""
 

@@ -16,8 +16,19 @@ def _error(description):
     return _json(_ref("Error"), description)
 
 
-def _body(name):
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+def _body(name, form=None):
+    """A JSON body, and for routes that take files, the same as multipart/form-data."""
+    content = {"application/json": {"schema": _ref(name)}}
+    if form:
+        content["multipart/form-data"] = {"schema": _ref(form)}
+    return {"required": True, "content": content}
+
+
+def _file(description, content_types):
+    return {"description": description, "content": {ct: {"schema": {"type": "string", "format": "binary"}}
+                                                    for ct in content_types},
+            "headers": {"Content-Disposition": {"schema": {"type": "string"}, "description":
+                        "attachment (inline for PDFs and photos) with the file name, ASCII and RFC 6266 UTF-8."}}}
 
 
 def _query(name, description, schema=None):
@@ -39,18 +50,30 @@ WRITE_ERRORS = {
     "400": _error("Malformed JSON (INVALID_JSON), unknown or invalid fields (INVALID_INPUT)."),
     "415": _error("The body is not application/json."),
 }
+UPLOAD_ERRORS = {
+    "400": _error("Malformed JSON, unknown or invalid fields, a file of the wrong kind, too many files "
+                  "(INVALID_INPUT); the tasks service's refusals of the content."),
+    "413": _error("A file over 10 MB, or a body over 60 MB (PAYLOAD_TOO_LARGE)."),
+    "415": _error("The body is neither application/json nor multipart/form-data."),
+}
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DATE = {"type": "string", "format": "date"}
+DATE_OR_NULL = {"type": ["string", "null"], "format": "date"}
+SCHEDULE_KIND = {"enum": ["quarter", "half_year", "year", "recurring", "open_ended", "conditional", "blank", "date",
+                          "unrecognised"]}
 TASK_STATUS = {"type": "string", "enum": ["not_started", "in_progress", "waiting_guidance", "done", "cancelled"]}
 ROLE = {"type": "string", "enum": ["district_admin", "commune_admin", "editor", "approver", "operator", "trainer",
                                    "viewer"]}
 STRING_OR_NULL = {"type": ["string", "null"]}
 
 
-def _op(summary, responses, tags, parameters=(), body=None, public=False):
+def _op(summary, responses, tags, parameters=(), body=None, form=None, public=False):
     operation = {"summary": summary, "tags": tags, "responses": responses}
     if parameters:
         operation["parameters"] = list(parameters)
     if body:
-        operation["requestBody"] = _body(body)
+        operation["requestBody"] = _body(body, form)
     if public:
         operation["security"] = []
     return operation
@@ -92,7 +115,10 @@ SCHEMAS = {
     "User": {
         "type": "object",
         "properties": {"id": {"type": "string"}, "username": {"type": "string"}, "display_name": {"type": "string"},
-                       "commune_id": STRING_OR_NULL, "roles": {"type": "array", "items": ROLE},
+                       "commune_id": STRING_OR_NULL,
+                       "agency_id": {"type": ["string", "null"], "description": "The agency (office) of the commune "
+                                     "the person works in."},
+                       "roles": {"type": "array", "items": ROLE},
                        "language": {"enum": ["vi", "en"]}, "active": {"type": "boolean"},
                        "created_at": {"type": "string", "format": "date-time"}},
     },
@@ -103,7 +129,9 @@ SCHEMAS = {
                        "display_name": {"type": "string", "maxLength": 120},
                        "password": {"type": "string", "minLength": 10, "format": "password"},
                        "roles": {"type": "array", "items": ROLE, "minItems": 1},
-                       "commune_id": STRING_OR_NULL, "language": {"enum": ["vi", "en"], "default": "vi"}},
+                       "commune_id": STRING_OR_NULL,
+                       "agency_id": {"type": ["string", "null"], "description": "One of the commune's agencies."},
+                       "language": {"enum": ["vi", "en"], "default": "vi"}},
     },
     "Commune": {
         "type": "object",
@@ -132,28 +160,131 @@ SCHEMAS = {
                 "created_at": {"type": "string"}}},
         },
     },
+    "PartProgress": {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "total": {"type": "integer"}, "done": {"type": "integer"},
+                       "percent": {"type": "number"}},
+    },
+    "PlanProgress": {
+        "type": "object",
+        "description": "Over the specific (leaf) tasks; cancelled ones excluded from the percentage.",
+        "properties": {"percent": {"type": "number"},
+                       "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+                       "by_part": {"type": "object", "additionalProperties": _ref("PartProgress")},
+                       "overdue": {"type": "integer"}, "due_soon": {"type": "integer"}},
+    },
     "Plan": {
         "type": "object",
         "properties": {"_id": {"type": "string"}, "commune_id": {"type": "string"}, "title": {"type": "string"},
-                       "source_name": {"type": "string"}, "imported_at": {"type": "string"},
+                       "source_name": {"type": "string"}, "year": {"type": "integer"},
+                       "imported_at": {"type": "string"}, "imported_by": {"type": "string"},
                        "task_count": {"type": "integer"},
                        "problems": {"type": "array", "items": {"type": "string"}},
-                       "progress": {"type": "object", "additionalProperties": {"type": "integer"},
-                                    "description": "Task counts by status (list only)."}},
+                       "progress": _ref("PlanProgress")},
+    },
+    "ImportResult": {
+        "allOf": [_ref("Plan"), {"type": "object", "properties": {"diff": {"oneOf": [_ref("Diff"), {"type": "null"}]}}}],
     },
     "ImportPlanRequest": {
         "type": "object", "additionalProperties": False, "required": ["text"],
         "properties": {"text": {"type": "string", "description": "The plan's text, with its appendix (Phụ lục)."},
-                       "source_name": {"type": "string"}, "commune_id": STRING_OR_NULL},
+                       "source_name": {"type": "string"},
+                       "plan_id": {"type": ["string", "null"], "description": "Re-import into this plan: tasks are "
+                                   "matched by code and keep their progress."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "ImportPlanForm": {
+        "type": "object", "additionalProperties": False,
+        "description": "Exactly one of file and text.",
+        "properties": {"file": {"type": "string", "format": "binary", "description": "The plan as .docx, ≤ 10 MB."},
+                       "text": {"type": "string"}, "source_name": {"type": "string",
+                       "description": "Defaults to the file's name."},
+                       "plan_id": STRING_OR_NULL, "commune_id": STRING_OR_NULL},
+    },
+    "Schedule": {
+        "type": "object",
+        "description": "A timeline phrase (original, verbatim) and what it was read as.",
+        "properties": {"original": {"type": "string"}, "kind": SCHEDULE_KIND, "start": DATE_OR_NULL,
+                       "due": DATE_OR_NULL, "condition": STRING_OR_NULL,
+                       "flagged": {"type": "boolean", "description": "Blank or not understood: to be completed."}},
+    },
+    "AgencyRef": {
+        "type": "object",
+        "properties": {"text": {"type": "string", "description": "As the plan writes it."},
+                       "agency_id": STRING_OR_NULL, "agency_name": STRING_OR_NULL,
+                       "generic": {"type": "boolean", "description": "\"Các cơ quan có liên quan\" and the like."}},
+    },
+    "ParsedRow": {
+        "type": "object",
+        "properties": {"code": {"type": "string"}, "parent_code": STRING_OR_NULL, "title": {"type": "string"},
+                       "details": {"type": "string"}, "lead_agency": {"type": "string"},
+                       "coordinating_agencies": {"type": "string"}, "timeline": {"type": "string"},
+                       "schedule": _ref("Schedule"), "lead_agencies": {"type": "array", "items": _ref("AgencyRef")},
+                       "coordinating": {"type": "array", "items": _ref("AgencyRef")}},
+    },
+    "Diff": {
+        "type": "object",
+        "properties": {"added": {"type": "array", "items": {"type": "string"}},
+                       "removed": {"type": "array", "items": {"type": "string"}},
+                       "changed": {"type": "array", "items": {"type": "object", "properties": {
+                           "code": {"type": "string"}, "fields": {"type": "array", "items": {"type": "string"}}}}},
+                       "unchanged": {"type": "integer"}},
+    },
+    "Preview": {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "source_name": {"type": "string"},
+                       "tasks": {"type": "array", "items": _ref("ParsedRow")},
+                       "problems": {"type": "array", "items": {"type": "string"}},
+                       "diff": {"oneOf": [_ref("Diff"), {"type": "null"}], "description": "For a re-import."}},
     },
     "Task": {
         "type": "object",
         "properties": {"_id": {"type": "string"}, "plan_id": {"type": "string"}, "commune_id": {"type": "string"},
                        "code": {"type": "string", "examples": ["I.1.1"]}, "parent_code": STRING_OR_NULL,
-                       "part": {"type": "string"}, "order": {"type": "integer"}, "title": {"type": "string"},
-                       "details": {"type": "string"}, "lead_agency": {"type": "string"},
-                       "coordinating_agencies": {"type": "string"}, "timeline": {"type": "string"},
-                       "status": TASK_STATUS},
+                       "part": {"type": "string"}, "order": {"type": "integer"}, "level": {"type": "integer"},
+                       "title": {"type": "string"}, "details": {"type": "string"},
+                       "lead_agency": {"type": "string"}, "coordinating_agencies": {"type": "string"},
+                       "lead_agencies": {"type": "array", "items": _ref("AgencyRef")},
+                       "coordinating": {"type": "array", "items": _ref("AgencyRef")},
+                       "timeline": {"type": "string"}, "schedule": _ref("Schedule"), "status": TASK_STATUS,
+                       "progress": {"type": "integer", "minimum": 0, "maximum": 100,
+                                    "description": "Parents: rolled up from their children."},
+                       "assignees": {"type": "array", "items": {"type": "object", "properties": {
+                           "user_id": {"type": "string"}, "name": {"type": "string"}}}},
+                       "overdue": {"type": "boolean"}, "due_soon": {"type": "boolean"},
+                       "removed_from_plan": {"type": "boolean"},
+                       "status_changed_at": STRING_OR_NULL, "status_changed_by": STRING_OR_NULL},
+    },
+    "HistoryEntry": {
+        "type": "object",
+        "properties": {"at": {"type": "string"}, "by": {"type": "string"},
+                       "action": {"type": "string", "examples": ["status", "guidance", "assign"]},
+                       "changes": {"type": "object", "description": "field → [old, new]"},
+                       "note": {"type": "string"}},
+    },
+    "EvidenceFile": {
+        "type": "object",
+        "properties": {"file_id": {"type": "string"}, "name": {"type": "string"}, "content_type": {"type": "string"},
+                       "size": {"type": "integer"}},
+    },
+    "Update": {
+        "type": "object",
+        "properties": {"_id": {"type": "string"}, "task_id": {"type": "string"}, "text": {"type": "string"},
+                       "links": {"type": "array", "items": {"type": "string", "format": "uri"}},
+                       "files": {"type": "array", "items": _ref("EvidenceFile")},
+                       "by": {"type": "string"}, "at": {"type": "string"}},
+    },
+    "Comment": {
+        "type": "object",
+        "properties": {"_id": {"type": "string"}, "task_id": {"type": "string"}, "text": {"type": "string"},
+                       "by": {"type": "string"}, "at": {"type": "string"}},
+    },
+    "TaskDetail": {
+        "allOf": [_ref("Task"), {"type": "object", "properties": {
+            "history": {"type": "array", "items": _ref("HistoryEntry"), "description": "Newest first."},
+            "updates": {"type": "array", "items": _ref("Update")},
+            "comments": {"type": "array", "items": _ref("Comment")},
+            "children": {"type": "array", "items": _ref("Task")}}}],
     },
     "TaskPage": {
         "type": "object",
@@ -162,12 +293,65 @@ SCHEMAS = {
     },
     "StatusChangeRequest": {
         "type": "object", "additionalProperties": False, "required": ["status"],
-        "properties": {"status": TASK_STATUS, "commune_id": STRING_OR_NULL},
+        "properties": {"status": TASK_STATUS, "note": {"type": "string", "maxLength": 2000},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "GuidanceRequest": {
+        "type": "object", "additionalProperties": False, "required": ["received_on"],
+        "properties": {"received_on": DATE, "due": {**DATE_OR_NULL, "description": "Default: 3 months later."},
+                       "note": {"type": "string", "maxLength": 2000}, "commune_id": STRING_OR_NULL},
+    },
+    "ProgressUpdateRequest": {
+        "type": "object", "additionalProperties": False, "required": ["text"],
+        "properties": {"text": {"type": "string", "maxLength": 5000},
+                       "links": {"type": "array", "maxItems": 10, "items": {"type": "string", "format": "uri",
+                                 "pattern": "^https?://"}},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "ProgressUpdateForm": {
+        "type": "object", "additionalProperties": False, "required": ["text"],
+        "properties": {"text": {"type": "string", "maxLength": 5000},
+                       "links": {"type": "array", "items": {"type": "string"},
+                                 "description": "Repeated, or one field with one link per line."},
+                       "files": {"type": "array", "maxItems": 5, "items": {"type": "string", "format": "binary"},
+                                 "description": "PDF, PNG, JPEG, .docx, .xlsx; ≤ 10 MB each."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "CommentRequest": {
+        "type": "object", "additionalProperties": False, "required": ["text"],
+        "properties": {"text": {"type": "string", "maxLength": 2000}, "commune_id": STRING_OR_NULL},
+    },
+    "AssigneesRequest": {
+        "type": "object", "additionalProperties": False, "required": ["user_ids"],
+        "properties": {"user_ids": {"type": "array", "maxItems": 10, "items": {"type": "string"},
+                                    "description": "Active accounts of the commune; of the lead agency when it "
+                                                   "is known. An empty list unassigns."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "AgencyView": {
+        "type": "object",
+        "properties": {"agency_id": {"type": "string"}, "tasks": {"type": "array", "items": _ref("Task")},
+                       "overdue": {"type": "array", "items": _ref("Task")},
+                       "due_soon": {"type": "array", "items": _ref("Task")},
+                       "counts": {"type": "object", "additionalProperties": {"type": "integer"}}},
+    },
+    "ReportPeriod": {
+        "type": "object",
+        "properties": {"kind": {"enum": ["quarter", "half_year", "year"]}, "year": {"type": "integer"},
+                       "number": {"type": "integer"}, "label": {"type": "string"}, "start": DATE, "end": DATE},
+    },
+    "Indicator": {
+        "type": "object",
+        "properties": {"key": {"type": "string"}, "label": {"type": "string"},
+                       "value": {"type": ["number", "null"], "description": "null: no data yet."},
+                       "unit": {"type": "string"}},
     },
     "Activity": {
         "type": "object",
         "properties": {"id": {"type": "string", "description": "The event id."}, "commune_id": {"type": "string"},
-                       "occurred_at": {"type": "string"}, "kind": {"enum": ["task_status_changed", "plan_imported"]},
+                       "occurred_at": {"type": "string"},
+                       "kind": {"enum": ["task_status_changed", "plan_imported", "task_overdue", "task_due_soon",
+                                         "task_progress_reported"]},
                        "actor": STRING_OR_NULL, "actor_name": STRING_OR_NULL,
                        "summary": {"type": "string", "description": "One sentence, in Vietnamese."},
                        "data": {"type": "object"}},
@@ -200,11 +384,19 @@ PATHS = {
         "One commune with its villages and agencies.",
         {"200": _json(_ref("Commune"), "The commune."), **AUTH_ERRORS, "404": _error("No such commune.")},
         ["tenancy"], parameters=[_path("commune_id", "Commune slug, e.g. xuan-hung.")])},
-    "/api/users": {"post": _op(
-        "Create a user (commune administrators in their commune; district administrators anywhere).",
-        {"201": _json({"type": "object", "properties": {"user": _ref("User")}}, "Created."), **WRITE_ERRORS,
-         **AUTH_ERRORS, "404": _error("No such commune."), "409": _error("Username taken.")},
-        ["tenancy"], body="CreateUserRequest")},
+    "/api/users": {
+        "get": _op(
+            "The commune's active accounts, optionally of one agency (commune administrators): the "
+            "assignee picker.",
+            {"200": _json(_items("User"), "Accounts, by name."), **AUTH_ERRORS,
+             "400": _error("agency_id is not one of the commune's agencies.")},
+            ["tenancy"], parameters=[_query("agency_id", "Only this agency's people."), COMMUNE_QUERY]),
+        "post": _op(
+            "Create a user (commune administrators in their commune; district administrators anywhere).",
+            {"201": _json({"type": "object", "properties": {"user": _ref("User")}}, "Created."), **WRITE_ERRORS,
+             **AUTH_ERRORS, "404": _error("No such commune."), "409": _error("Username taken.")},
+            ["tenancy"], body="CreateUserRequest"),
+    },
     "/api/api-keys": {"post": _op(
         "Create an API key for a machine of the commune; the key is returned once.",
         {"201": _json(_ref("ApiKeyCreated"), "Created."), **WRITE_ERRORS, **AUTH_ERRORS},
@@ -212,10 +404,49 @@ PATHS = {
     "/api/plans": {"get": _op(
         "The commune's plans with task counts by status.",
         {"200": _json(_items("Plan"), "Plans."), **AUTH_ERRORS}, ["tasks"], parameters=[COMMUNE_QUERY])},
+    "/api/plans/{plan_id}": {"get": _op(
+        "One plan with its progress (overall, by status, by part, overdue and due soon).",
+        {"200": _json(_ref("Plan"), "The plan."), **AUTH_ERRORS, "404": _error("No such plan in the commune.")},
+        ["tasks"], parameters=[_path("plan_id", "Plan id."), COMMUNE_QUERY])},
+    "/api/plans/preview": {"post": _op(
+        "What importing a plan would do — tasks found, their schedules and agencies, problems, and for a "
+        "re-import the changes; writes nothing (commune administrators and editors).",
+        {"200": _json(_ref("Preview"), "The preview."), **UPLOAD_ERRORS, **AUTH_ERRORS,
+         "404": _error("plan_id is not a plan of the commune.")},
+        ["tasks"], body="ImportPlanRequest", form="ImportPlanForm")},
     "/api/plans/import": {"post": _op(
-        "Import a plan from its text (commune administrators and editors).",
-        {"201": _json(_ref("Plan"), "Imported."), **WRITE_ERRORS, **AUTH_ERRORS},
-        ["tasks"], body="ImportPlanRequest")},
+        "Import a plan from its text or its .docx, or re-import a revised one into plan_id "
+        "(commune administrators and editors); emits tasks.plan_imported.",
+        {"201": _json(_ref("ImportResult"), "Imported."), **UPLOAD_ERRORS, **AUTH_ERRORS,
+         "404": _error("plan_id is not a plan of the commune.")},
+        ["tasks"], body="ImportPlanRequest", form="ImportPlanForm")},
+    "/api/plans/{plan_id}/report-periods": {"get": _op(
+        "The standard reporting periods of the plan's year: quarters, halves, the year.",
+        {"200": _json(_items("ReportPeriod"), "Periods."), **AUTH_ERRORS, "404": _error("No such plan.")},
+        ["reports"], parameters=[_path("plan_id", "Plan id."), COMMUNE_QUERY])},
+    "/api/plans/{plan_id}/report": {"get": _op(
+        "The report on the plan's implementation over a period, as a file to download.",
+        {"200": _file("The report, as an attachment.", [DOCX, XLSX]),
+         "400": _error("Invalid period or option."), **AUTH_ERRORS, "404": _error("No such plan.")},
+        ["reports"], parameters=[
+            _path("plan_id", "Plan id."),
+            {**_query("period", "quarter, half_year, year or adhoc (also accepted as kind).",
+                      {"enum": ["quarter", "half_year", "year", "adhoc"]}), "required": True},
+            _query("year", "The period's year (not for adhoc).", {"type": "integer"}),
+            _query("number", "Quarter 1–4 or half 1–2.", {"type": "integer", "minimum": 1, "maximum": 4}),
+            _query("start", "First day of an ad-hoc period.", DATE),
+            _query("end", "Last day of an ad-hoc period.", DATE),
+            _query("format", "File format.", {"enum": ["docx", "xlsx"], "default": "docx"}),
+            _query("doc_number", "The report's document number, e.g. 45/BC-UBND."),
+            _query("proposals", "Proposals and requests (đề xuất, kiến nghị)."),
+            _query("signer_name", "Who signs the report."),
+            COMMUNE_QUERY,
+        ])},
+    "/api/indicators": {"get": _op(
+        "The commune's indicators for a period (null value: no data yet).",
+        {"200": _json(_items("Indicator"), "Indicators."), "400": _error("Invalid date."), **AUTH_ERRORS},
+        ["reports"], parameters=[_query("start", "First day.", DATE), _query("end", "Last day.", DATE),
+                                 COMMUNE_QUERY])},
     "/api/tasks": {"get": _op(
         "Tasks in document order, filtered and paged.",
         {"200": _json(_ref("TaskPage"), "A page of tasks."), "400": _error("Invalid filter."), **AUTH_ERRORS},
@@ -223,6 +454,9 @@ PATHS = {
             _query("plan_id", "Only this plan's tasks."),
             _query("status", "Only tasks in this status.", TASK_STATUS),
             _query("agency", "Lead agency contains this (accents ignored)."),
+            _query("agency_id", "Led by this agency of the commune's registry."),
+            _query("due", "overdue, due_soon (within 7 days), no_deadline, this_quarter.",
+                   {"enum": ["overdue", "due_soon", "no_deadline", "this_quarter"]}),
             _query("q", "Code, text or agencies contain this (accents ignored)."),
             _query("part", "Only this part of the plan (I, II …)."),
             _query("offset", "Tasks to skip.", {"type": "integer", "minimum": 0, "default": 0}),
@@ -230,15 +464,48 @@ PATHS = {
             COMMUNE_QUERY,
         ])},
     "/api/tasks/{task_id}": {"get": _op(
-        "One task.",
-        {"200": _json(_ref("Task"), "The task."), **AUTH_ERRORS, "404": _error("No such task in the commune.")},
+        "One task with its history, progress reports, comments and sub-tasks.",
+        {"200": _json(_ref("TaskDetail"), "The task."), **AUTH_ERRORS, "404": _error("No such task in the commune.")},
         ["tasks"], parameters=[_path("task_id", "Task id."), COMMUNE_QUERY])},
     "/api/tasks/{task_id}/status": {"post": _op(
-        "Change a task's status; emits tasks.task_status_changed.",
+        "Change a task's status, with an optional note; emits tasks.task_status_changed.",
         {"200": _json(_ref("Task"), "The task after the change."), **WRITE_ERRORS, **AUTH_ERRORS,
          "404": _error("No such task in the commune."),
-         "409": _error("Someone changed the status meanwhile; reload and retry.")},
+         "409": _error("Someone changed the status meanwhile, or the task left the plan; reload and retry.")},
         ["tasks"], parameters=[_path("task_id", "Task id.")], body="StatusChangeRequest")},
+    "/api/tasks/{task_id}/guidance": {"post": _op(
+        "Record that the outside guidance a conditional task waited for arrived; the task gets a due date.",
+        {"200": _json(_ref("Task"), "The task, with schedule.due set."), **WRITE_ERRORS, **AUTH_ERRORS,
+         "404": _error("No such task in the commune.")},
+        ["tasks"], parameters=[_path("task_id", "Task id.")], body="GuidanceRequest")},
+    "/api/tasks/{task_id}/updates": {"post": _op(
+        "Report progress with evidence: text, links, and up to 5 files (multipart); emits "
+        "tasks.task_progress_reported.",
+        {"201": _json(_ref("Update"), "The progress report."), **UPLOAD_ERRORS, **AUTH_ERRORS,
+         "404": _error("No such task in the commune."), "409": _error("The task left the plan.")},
+        ["tasks"], parameters=[_path("task_id", "Task id.")], body="ProgressUpdateRequest",
+        form="ProgressUpdateForm")},
+    "/api/tasks/{task_id}/evidence/{file_id}": {"get": _op(
+        "A file of a progress report.",
+        {"200": _file("The file: inline for PDFs and photos, else an attachment.",
+                      ["application/pdf", "image/png", "image/jpeg", DOCX, XLSX, "application/octet-stream"]),
+         **AUTH_ERRORS, "404": _error("No such file for this task in the commune.")},
+        ["tasks"], parameters=[_path("task_id", "Task id."), _path("file_id", "File id."), COMMUNE_QUERY])},
+    "/api/tasks/{task_id}/comments": {"post": _op(
+        "Comment on a task (every commune role).",
+        {"201": _json(_ref("Comment"), "The comment."), **WRITE_ERRORS, **AUTH_ERRORS,
+         "404": _error("No such task in the commune.")},
+        ["tasks"], parameters=[_path("task_id", "Task id.")], body="CommentRequest")},
+    "/api/tasks/{task_id}/assignees": {"post": _op(
+        "Set who carries a task out (commune administrators): people of its lead agency.",
+        {"200": _json(_ref("Task"), "The task."), **WRITE_ERRORS, **AUTH_ERRORS,
+         "404": _error("No such task in the commune.")},
+        ["tasks"], parameters=[_path("task_id", "Task id.")], body="AssigneesRequest")},
+    "/api/agencies/{agency_id}/tasks": {"get": _op(
+        "What an agency leads, and what of it is overdue or due soon.",
+        {"200": _json(_ref("AgencyView"), "The agency's tasks."), **AUTH_ERRORS,
+         "404": _error("No such agency in the commune.")},
+        ["tasks"], parameters=[_path("agency_id", "Agency id, e.g. vhxh."), COMMUNE_QUERY])},
     "/api/activity": {"get": _op(
         "The commune's recent activity, newest first.",
         {"200": _json(_items("Activity"), "Activity entries."), "400": _error("Invalid limit."), **AUTH_ERRORS},
@@ -262,7 +529,7 @@ DOCUMENT = {
     },
     "servers": [{"url": "/"}],
     "security": [{"session": []}, {"bearer": []}, {"apiKey": []}],
-    "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "activity")],
+    "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "reports", "activity")],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

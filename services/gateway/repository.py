@@ -46,7 +46,7 @@ class UserRepository(Repository):
     collection_name = "users"
     indexes = (
         ([("username", ASCENDING)], {"unique": True}),
-        ([("commune_id", ASCENDING)], {}),
+        ([("commune_id", ASCENDING), ("agency_id", ASCENDING)], {}),
     )
 
     def add(self, user):
@@ -62,6 +62,13 @@ class UserRepository(Repository):
     def active(self, user_id):
         """The user if they exist and may log in, else None."""
         return self._collection.find_one({"_id": user_id, "active": True})
+
+    def of_commune(self, commune_id, agency_id=None):
+        """A commune's active accounts (of one agency if given), by name."""
+        query = {"commune_id": commune_id, "active": True}
+        if agency_id is not None:
+            query["agency_id"] = agency_id
+        return list(self._collection.find(query, {"password_hash": 0}).sort("display_name", ASCENDING))
 
     def display_name(self, user_id):
         user = self._collection.find_one({"_id": user_id}, {"display_name": 1})

@@ -35,6 +35,30 @@ def _commune_id():
     return fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
+def _agency_id(**kwargs):
+    """Which office of the commune a user works in (checked against the commune's agencies)."""
+    return fields.String(allow_none=True, validate=[validate.Length(max=64), SLUG], **kwargs)
+
+
+def _required_text(max_length, missing):
+    """Text a person must write; ``missing`` says so in Vietnamese."""
+    return fields.String(required=True, validate=validate.Length(min=1, max=max_length, error=missing),
+                         error_messages={"required": missing, "null": missing})
+
+
+def _plan_id():
+    return fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class IsoDate(fields.Date):
+    """A calendar date (YYYY-MM-DD), loaded as its ISO string: dates travel as strings."""
+
+    default_error_messages = {"invalid": "Ngày không hợp lệ (dạng năm-tháng-ngày, ví dụ 2026-12-31)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).isoformat()
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -63,18 +87,26 @@ class CreateUserSchema(_Username):
     )
     roles = _roles()
     commune_id = _commune_id()
+    agency_id = _agency_id(load_default=None)
     language = fields.String(load_default="vi", validate=validate.OneOf(LANGUAGES))
 
 
 class EnsureUserSchema(_Username):
-    """A district tool's account description (no password: one is generated)."""
+    """A district tool's account description (no password: one is generated).
+    ``agency_id`` left out keeps an existing account's office; null clears it."""
 
     username = fields.String(required=True, validate=USERNAME)
     display_name = _text(120, required=True)
     roles = _roles()
     commune_id = _commune_id()
+    agency_id = _agency_id()
     language = fields.String(load_default="vi", validate=validate.OneOf(LANGUAGES))
     active = fields.Boolean(load_default=True)
+
+
+class UserQuerySchema(Strict):
+    agency_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    commune_id = _commune_id()
 
 
 class VillageSchema(Strict):
@@ -122,15 +154,111 @@ class CreateApiKeySchema(Strict):
 
 
 class ImportPlanSchema(Strict):
+    """A plan sent as JSON: its text. ``plan_id`` re-imports into that plan."""
+
     text = fields.String(required=True, validate=validate.Length(min=1, max=2_000_000))
     source_name = fields.String(load_default="", validate=validate.Length(max=200))
+    plan_id = _plan_id()
     commune_id = _commune_id()
+
+
+class ImportPlanFormSchema(Strict):
+    """The fields beside the ``file`` of a multipart import; pasted ``text``
+    may come instead of the file (the console's form offers both)."""
+
+    text = fields.String(load_default=None, validate=validate.Length(min=1, max=2_000_000))
+    source_name = fields.String(load_default="", validate=validate.Length(max=200))
+    plan_id = _plan_id()
+    commune_id = _commune_id()
+
+
+class ApplyImportFormSchema(Strict):
+    """The console's "apply" form: the previewed content, carried back as
+    base64 (a .docx, or the text, whose line breaks a form would rewrite)."""
+
+    content_kind = fields.String(required=True, validate=validate.OneOf(("text", "docx")))
+    content_b64 = fields.String(required=True, validate=validate.Length(min=1, max=15_000_000))
+    source_name = fields.String(load_default="", validate=validate.Length(max=200))
+    plan_id = _plan_id()
 
 
 class StatusChangeSchema(Strict):
     """The tasks service checks the status itself; the gateway only shapes it."""
 
     status = _text(32, required=True)
+    note = fields.String(validate=validate.Length(max=2000))
+    commune_id = _commune_id()
+
+
+class GuidanceSchema(Strict):
+    """The outside guidance a conditional task waited for has arrived."""
+
+    received_on = IsoDate(required=True, error_messages={"required": "Hãy nhập ngày nhận được hướng dẫn."})
+    due = IsoDate(load_default=None, allow_none=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    commune_id = _commune_id()
+
+
+class ProgressUpdateSchema(Strict):
+    """A progress report's text and links; its files come as multipart parts."""
+
+    text = _required_text(5000, "Hãy viết nội dung báo cáo tiến độ (tối đa 5000 ký tự).")
+    links = fields.List(
+        fields.Url(schemes={"http", "https"}, error_messages={
+            "invalid": "Liên kết phải là địa chỉ web đầy đủ, bắt đầu bằng http:// hoặc https://."}),
+        load_default=list, validate=validate.Length(max=10, error="Tối đa {max} liên kết mỗi lần cập nhật."),
+    )
+    commune_id = _commune_id()
+
+
+class CommentSchema(Strict):
+    text = _required_text(2000, "Hãy viết nội dung bình luận (tối đa 2000 ký tự).")
+    commune_id = _commune_id()
+
+
+class AssigneesSchema(Strict):
+    """Who carries a task out: accounts of the commune, named by id (the
+    gateway supplies their names)."""
+
+    user_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                           validate=validate.Length(max=10, error="Giao cho tối đa {max} người."))
+    commune_id = _commune_id()
+
+
+PERIOD_KINDS = ("quarter", "half_year", "year", "adhoc")
+REPORT_FORMATS = ("docx", "xlsx")
+
+
+class ReportQuerySchema(Strict):
+    """A report request: the period (``period``, or its synonym ``kind``;
+    ``year`` and ``number`` for quarters and halves, ``start``/``end`` for an
+    ad-hoc report), the file format and the document's own fields
+    (``doc_number``: the report's number, "Số: …/BC-UBND")."""
+
+    period = fields.String(required=True, validate=validate.OneOf(
+        PERIOD_KINDS, error="Kỳ báo cáo phải là một trong: {choices}."),
+        error_messages={"required": "Hãy chọn kỳ báo cáo."})
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+    number = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4))
+    start = IsoDate(load_default=None)
+    end = IsoDate(load_default=None)
+    format = fields.String(load_default="docx", validate=validate.OneOf(
+        REPORT_FORMATS, error="Định dạng báo cáo phải là docx hoặc xlsx."))
+    doc_number = fields.String(load_default="", validate=validate.Length(max=50))
+    proposals = fields.String(load_default="", validate=validate.Length(max=10000))
+    signer_name = fields.String(load_default="", validate=validate.Length(max=200))
+    commune_id = _commune_id()
+
+    @pre_load
+    def kind_is_period(self, data, **kwargs):
+        if "kind" in data and "period" not in data:
+            data = {("period" if key == "kind" else key): value for key, value in data.items()}
+        return data
+
+
+class IndicatorsQuerySchema(Strict):
+    start = IsoDate(load_default=None)
+    end = IsoDate(load_default=None)
     commune_id = _commune_id()
 
 

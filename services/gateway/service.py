@@ -22,13 +22,13 @@ from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
 
 from shared.context import Caller, CallerContext
-from shared.errors import CALLER_ERRORS, NotFound, Unauthenticated, load
+from shared.errors import CALLER_ERRORS, InvalidInput, NotFound, Unauthenticated, load
 from shared.handlers import event_handler
 from shared.mongo import Store
 from shared.observability import Observability
-from shared.timeutil import iso, utcnow
+from shared.timeutil import iso, local_today, utcnow
 
-from services.gateway import auth, console, domain, i18n, schemas
+from services.gateway import auth, console, domain, files, forms, i18n, schemas
 from services.gateway.cookies import CookieJar
 from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, describe, page
 from services.gateway.errors import CsrfRejected, RateLimited
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 TASKS_PAGE_SIZE = 50
 OVERVIEW_ACTIVITY = 10
+TASK_LIST_FILTERS = ("plan_id", "status", "part", "agency", "agency_id", "due", "q")
 # argon2 costs ~0.1–0.2 s of CPU and 64 MiB per check: run it off the event
 # loop (so other requests go on), at most two at a time (so memory stays bounded).
 _password_checks = Semaphore(2)
@@ -159,11 +160,11 @@ class GatewayService:
         self.caller.current().require(domain.DISTRICT_ADMIN)
         data = load(schemas.EnsureUserSchema, user)
         domain.check_user_scope(data["roles"], data["commune_id"])
-        if data["commune_id"]:
-            self.communes.get(data["commune_id"])
-        if self.users.by_username(data["username"]):
-            profile = {k: data[k] for k in ("display_name", "commune_id", "roles", "language", "active")}
-            self.users.update_profile(data["username"], profile)
+        commune = self.communes.get(data["commune_id"]) if data["commune_id"] else None
+        domain.check_agency(commune, data.get("agency_id"))
+        existing = self.users.by_username(data["username"])
+        if existing:
+            self.users.update_profile(data["username"], domain.profile_update(existing, data))
             return {"created": False, "password": None,
                     "user": domain.public_user(self.users.by_username(data["username"]))}
         password = auth.generate_password()
@@ -177,6 +178,13 @@ class GatewayService:
         data = load(schemas.CreateApiKeySchema, {"commune_id": commune_id, "name": name, "roles": roles})
         return self._create_api_key(caller, data)
 
+    @rpc(expected_exceptions=CALLER_ERRORS)
+    def list_agencies(self, commune_id=None):
+        """A commune's agency registry (cơ quan), ``[{id, name, aliases}]``:
+        the tasks service matches a plan's agency names against it."""
+        caller = self.caller.current().require(*domain.READ_ROLES)
+        return self.communes.get(caller.commune_for(commune_id)).get("agencies", [])
+
     # --- activity feed, from other services' events --------------------------
 
     @event_handler("tasks", "task_status_changed")
@@ -186,6 +194,19 @@ class GatewayService:
     @event_handler("tasks", "plan_imported")
     def on_plan_imported(self, event):
         self.activity.record(domain.activity_entry("plan_imported", event, self._actor_name(event.get("actor"))))
+
+    @event_handler("tasks", "task_overdue")
+    def on_task_overdue(self, event):
+        self.activity.record(domain.activity_entry("task_overdue", event, self._actor_name(event.get("actor"))))
+
+    @event_handler("tasks", "task_due_soon")
+    def on_task_due_soon(self, event):
+        self.activity.record(domain.activity_entry("task_due_soon", event, self._actor_name(event.get("actor"))))
+
+    @event_handler("tasks", "task_progress_reported")
+    def on_task_progress_reported(self, event):
+        self.activity.record(domain.activity_entry("task_progress_reported", event,
+                                                   self._actor_name(event.get("actor"))))
 
     # --- HTTP API -------------------------------------------------------------
 
@@ -248,11 +269,23 @@ class GatewayService:
         domain.check_grant(caller, data["roles"])
         if domain.DISTRICT_ADMIN in data["roles"]:
             domain.check_user_scope(data["roles"], data["commune_id"])
+            domain.check_agency(None, data["agency_id"])
         else:
             data["commune_id"] = caller.commune_for(data["commune_id"])
-            self.communes.get(data["commune_id"])
+            domain.check_agency(self.communes.get(data["commune_id"]), data["agency_id"])
         user = self.users.add(domain.new_user(data, _off_loop(auth.hash_password, data["password"])))
         return json_response({"user": domain.public_user(user)}, 201)
+
+    @api("GET", "/api/users")
+    def list_users(self, request):
+        """The commune's active accounts, of one agency with ``agency_id``
+        (the assignee picker offers the lead agency's people)."""
+        caller = self._authenticate(request).caller.require(*domain.ADMIN_ROLES)
+        data = load(schemas.UserQuerySchema, query(request))
+        commune = self.communes.get(caller.commune_for(data["commune_id"]))
+        domain.check_agency(commune, data["agency_id"])
+        users = self.users.of_commune(commune["_id"], data["agency_id"])
+        return json_response({"items": [domain.public_user(user) for user in users]})
 
     @api("POST", "/api/api-keys")
     def create_api_key_http(self, request):
@@ -266,12 +299,47 @@ class GatewayService:
         data = load(schemas.CommuneQuerySchema, query(request))
         return json_response({"items": self.tasks.list_plans(caller.commune_for(data["commune_id"]))})
 
-    @api("POST", "/api/plans/import")
+    @api("GET", "/api/plans/<plan_id>")
+    def get_plan(self, request, plan_id):
+        caller = self._authenticate(request).caller.require(*domain.READ_ROLES)
+        data = load(schemas.CommuneQuerySchema, query(request))
+        return json_response(self.tasks.get_plan(plan_id, caller.commune_for(data["commune_id"])))
+
+    @api("POST", "/api/plans/preview", uploads=True)
+    def preview_plan_import(self, request):
+        """What importing a plan would do (tasks, problems, changes); writes nothing."""
+        caller = self._authenticate(request).caller.require(*domain.PLAN_IMPORT_ROLES)
+        source = forms.plan_source(request)
+        preview = self.tasks.preview_import(dict(source, commune_id=caller.commune_for(source["commune_id"])))
+        return json_response(preview)
+
+    @api("POST", "/api/plans/import", uploads=True)
     def import_plan(self, request):
         caller = self._authenticate(request).caller.require(*domain.PLAN_IMPORT_ROLES)
-        data = load(schemas.ImportPlanSchema, read_json(request))
-        data["commune_id"] = caller.commune_for(data["commune_id"])
-        return json_response(self.tasks.import_plan(data), 201)
+        source = forms.plan_source(request)
+        plan = self.tasks.import_plan(dict(source, commune_id=caller.commune_for(source["commune_id"])))
+        return json_response(plan, 201)
+
+    @api("GET", "/api/plans/<plan_id>/report-periods")
+    def report_periods(self, request, plan_id):
+        caller = self._authenticate(request).caller.require(*domain.READ_ROLES)
+        data = load(schemas.CommuneQuerySchema, query(request))
+        return json_response({"items": self.tasks.report_periods(plan_id, caller.commune_for(data["commune_id"]))})
+
+    @api("GET", "/api/plans/<plan_id>/report")
+    def download_report(self, request, plan_id):
+        """The plan's implementation report for a period, as a DOCX or XLSX attachment."""
+        caller = self._authenticate(request).caller.require(*domain.READ_ROLES)
+        options = load(schemas.ReportQuerySchema, query(request))
+        commune = self.communes.get(caller.commune_for(options["commune_id"]))
+        return files.report_download(self.tasks.generate_report(forms.report_request(plan_id, options, commune)))
+
+    @api("GET", "/api/indicators")
+    def indicators(self, request):
+        caller = self._authenticate(request).caller.require(*domain.READ_ROLES)
+        data = load(schemas.IndicatorsQuerySchema, query(request))
+        return json_response({"items": self.tasks.get_indicators(
+            dict(data, commune_id=caller.commune_for(data["commune_id"])))})
 
     @api("GET", "/api/tasks")
     def list_tasks(self, request):
@@ -291,9 +359,59 @@ class GatewayService:
     def change_task_status(self, request, task_id):
         caller = self._authenticate(request).caller.require(*domain.TASK_EDIT_ROLES)
         data = load(schemas.StatusChangeSchema, read_json(request))
-        return json_response(self.tasks.change_status({
-            "task_id": task_id, "status": data["status"], "commune_id": caller.commune_for(data["commune_id"]),
-        }))
+        return json_response(self.tasks.change_status(dict(
+            data, task_id=task_id, commune_id=caller.commune_for(data["commune_id"]))))
+
+    @api("POST", "/api/tasks/<task_id>/guidance")
+    def record_guidance(self, request, task_id):
+        """The guidance a conditional task waited for has arrived; it gets a due date."""
+        caller = self._authenticate(request).caller.require(*domain.TASK_EDIT_ROLES)
+        data = load(schemas.GuidanceSchema, read_json(request))
+        return json_response(self.tasks.record_guidance(dict(
+            data, task_id=task_id, commune_id=caller.commune_for(data["commune_id"]))))
+
+    @api("POST", "/api/tasks/<task_id>/updates", uploads=True)
+    def add_task_update(self, request, task_id):
+        """A progress report with evidence: links, and files as multipart parts."""
+        caller = self._authenticate(request).caller.require(*domain.TASK_REPORT_ROLES)
+        data = forms.progress_update(request)
+        return json_response(self.tasks.add_update(dict(
+            data, task_id=task_id, commune_id=caller.commune_for(data["commune_id"]))), 201)
+
+    @api("GET", "/api/tasks/<task_id>/evidence/<file_id>")
+    def task_evidence(self, request, task_id, file_id):
+        caller = self._authenticate(request).caller.require(*domain.READ_ROLES)
+        data = load(schemas.CommuneQuerySchema, query(request))
+        evidence = self.tasks.get_evidence(task_id, file_id, caller.commune_for(data["commune_id"]))
+        return files.evidence_download(evidence)
+
+    @api("POST", "/api/tasks/<task_id>/comments")
+    def add_task_comment(self, request, task_id):
+        caller = self._authenticate(request).caller.require(*domain.READ_ROLES)
+        data = load(schemas.CommentSchema, read_json(request))
+        return json_response(self.tasks.add_comment(dict(
+            data, task_id=task_id, commune_id=caller.commune_for(data["commune_id"]))), 201)
+
+    @api("POST", "/api/tasks/<task_id>/assignees")
+    def assign_task(self, request, task_id):
+        """Give a task to people of its lead agency (their names come from the accounts)."""
+        caller = self._authenticate(request).caller.require(*domain.ASSIGN_ROLES)
+        data = load(schemas.AssigneesSchema, read_json(request))
+        return json_response(self._assign(task_id, caller.commune_for(data["commune_id"]), data["user_ids"]))
+
+    def _assign(self, task_id, commune_id, user_ids):
+        task = self.tasks.get_task(task_id, commune_id)
+        chosen = domain.assignees(task, user_ids, self.users.of_commune(commune_id))
+        return self.tasks.assign({"task_id": task_id, "assignees": chosen, "commune_id": commune_id})
+
+    @api("GET", "/api/agencies/<agency_id>/tasks")
+    def agency_tasks(self, request, agency_id):
+        """What an agency leads, and what of it is late or due soon."""
+        caller = self._authenticate(request).caller.require(*domain.READ_ROLES)
+        data = load(schemas.CommuneQuerySchema, query(request))
+        commune = self.communes.get(caller.commune_for(data["commune_id"]))
+        agency = domain.agency(commune, agency_id)
+        return json_response(self.tasks.agency_view(agency["id"], commune["_id"]))
 
     @api("GET", "/api/activity")
     def list_activity(self, request):
@@ -395,82 +513,247 @@ class GatewayService:
         self.cookies.set_flash(response, "ok", i18n.t("login.logged_out", console.request_language(request, identity.user)))
         return response
 
+    def _page_context(self, request, roles=domain.READ_ROLES):
+        """``(identity, commune)`` of a page for ``roles``; the commune is None
+        while a district administrator has not picked one."""
+        identity = self._console_identity(request)
+        identity.caller.require(*roles)
+        return identity, self._console_commune(identity, request)
+
+    def _after_form(self, back, action, success):
+        """Run a form's ``action``, then back to ``back`` with ``success(result)``
+        as the message, or the refusal's (a caller error of the table; anything
+        else is the server's error page)."""
+        response = redirect(back)
+        try:
+            result = action()
+        except EXPECTED_EXCEPTIONS as err:
+            self.cookies.set_flash(response, "error", _refusal(err).message)
+            return response
+        self.cookies.set_flash(response, "ok", success(result))
+        return response
+
     @page("GET", "/")
     def overview(self, request):
-        identity = self._console_identity(request)
-        identity.caller.require(*domain.READ_ROLES)
-        commune = self._console_commune(identity, request)
+        identity, commune = self._page_context(request)
         if commune is None:
             communes = self.communes.list()
             return self._render(request, identity, "choose_commune.html", "overview", communes=communes)
-        plans = self.tasks.list_plans(commune["_id"])
-        for plan in plans:
-            plan["by_part"] = domain.progress_by_part(self._all_tasks(commune["_id"], plan["_id"]))
         lang = console.request_language(request, identity.user)
         activity = [
-            {"when": entry["occurred_at"], "text": domain.describe_activity(entry, lang)}
+            {"when": entry["occurred_at"], "text": domain.describe_activity(entry, lang),
+             "task_id": entry["data"].get("task_id")}
             for entry in self.activity.recent(commune["_id"], OVERVIEW_ACTIVITY)
         ]
-        return self._render(request, identity, "overview.html", "overview", commune, plans=plans, activity=activity)
+        return self._render(request, identity, "overview.html", "overview", commune,
+                            plans=self.tasks.list_plans(commune["_id"]), activity=activity,
+                            can_import=identity.caller.has_any(*domain.PLAN_IMPORT_ROLES))
 
-    def _all_tasks(self, commune_id, plan_id):
-        """Every task of a plan, in the tasks service's largest pages (500)."""
-        tasks, offset = [], 0
-        while True:
-            batch = self.tasks.list_tasks({"commune_id": commune_id, "plan_id": plan_id, "offset": offset, "limit": 500})
-            tasks.extend(batch["items"])
-            offset += len(batch["items"])
-            if not batch["items"] or offset >= batch["total"]:
-                return tasks
+    @page("GET", "/plans/<plan_id>")
+    def plan_page(self, request, plan_id):
+        identity, commune = self._page_context(request)
+        if commune is None:
+            return redirect("/")
+        return self._render(request, identity, "plan.html", "overview", commune,
+                            plan=self.tasks.get_plan(plan_id, commune["_id"]),
+                            can_import=identity.caller.has_any(*domain.PLAN_IMPORT_ROLES))
+
+    # --- console: importing a plan (upload or paste → preview → apply) -------------
+
+    def _import_form(self, request, identity, commune, values, error=None):
+        return self._render(request, identity, "import.html", "overview", commune,
+                            status=error.status if error else 200, error=error.message if error else None,
+                            plans=self.tasks.list_plans(commune["_id"]), values=values)
+
+    @page("GET", "/plans/import")
+    def import_page(self, request):
+        identity, commune = self._page_context(request, domain.PLAN_IMPORT_ROLES)
+        if commune is None:
+            return redirect("/")
+        return self._import_form(request, identity, commune, {"plan_id": request.args.get("plan_id", "")})
+
+    @page("POST", "/plans/import/preview", uploads=True)
+    def import_preview(self, request):
+        """What the document would import: nothing is written yet."""
+        identity, commune = self._page_context(request, domain.PLAN_IMPORT_ROLES)
+        if commune is None:
+            return redirect("/")
+        values = forms.form_values(request)
+        try:
+            source = forms.plan_source(request)
+            preview = self.tasks.preview_import(dict(source, commune_id=commune["_id"]))
+        except EXPECTED_EXCEPTIONS as err:
+            return self._import_form(request, identity, commune, values, _refusal(err))
+        content_kind, content_b64 = forms.carried_content(source)
+        return self._render(request, identity, "import_preview.html", "overview", commune, preview=preview,
+                            content_kind=content_kind, content_b64=content_b64,
+                            source_name=source["source_name"], plan_id=source["plan_id"] or "",
+                            agencies=_agency_names(commune), headings=domain.heading_codes(preview["tasks"]))
+
+    @page("POST", "/plans/import/apply", uploads=True)
+    def import_apply(self, request):
+        identity, commune = self._page_context(request, domain.PLAN_IMPORT_ROLES)
+        if commune is None:
+            return redirect("/")
+        lang = console.request_language(request, identity.user)
+        try:
+            source = forms.applied_source(request)
+            plan = self.tasks.import_plan(dict(source, commune_id=commune["_id"]))
+        except EXPECTED_EXCEPTIONS as err:
+            return self._import_form(request, identity, commune, forms.form_values(request), _refusal(err))
+        response = redirect(_link(identity.caller, commune, f"/plans/{quote(plan['_id'], safe='')}"))
+        key = "import.reimported" if plan.get("diff") else "import.imported"
+        self.cookies.set_flash(response, "ok", i18n.t(key, lang, title=plan["title"], count=plan["task_count"]))
+        return response
+
+    # --- console: tasks ---------------------------------------------------------------
 
     @page("GET", "/tasks")
     def tasks_page(self, request):
-        identity = self._console_identity(request)
-        identity.caller.require(*domain.READ_ROLES)
-        commune = self._console_commune(identity, request)
+        identity, commune = self._page_context(request)
         if commune is None:
             return redirect("/")
-        filters = {k: v.strip() for k, v in query(request).items() if k in ("plan_id", "status", "agency", "q", "part")}
+        filters = {k: v.strip() for k, v in query(request).items() if k in TASK_LIST_FILTERS}
         page_number = _page_number(request.args.get("page"))
         result = self.tasks.list_tasks(dict(
             filters, commune_id=commune["_id"], offset=(page_number - 1) * TASKS_PAGE_SIZE, limit=TASKS_PAGE_SIZE))
         return self._render(request, identity, "tasks.html", "tasks", commune, result=result, filters=filters,
-                            page_number=page_number, page_size=TASKS_PAGE_SIZE)
+                            page_number=page_number, page_size=TASKS_PAGE_SIZE, agencies=commune["agencies"],
+                            headings=domain.heading_codes(result["items"]))
 
     @page("GET", "/tasks/<task_id>")
     def task_page(self, request, task_id):
-        identity = self._console_identity(request)
-        identity.caller.require(*domain.READ_ROLES)
-        commune = self._console_commune(identity, request)
+        identity, commune = self._page_context(request)
         if commune is None:
             return redirect("/")
         task = self.tasks.get_task(task_id, commune["_id"])
+        caller = identity.caller
+        can_assign = caller.has_any(*domain.ASSIGN_ROLES)
+        candidates = domain.assignable(task, self.users.of_commune(commune["_id"])) if can_assign else []
         return self._render(request, identity, "task.html", "tasks", commune, task=task,
-                            can_edit=identity.caller.has_any(*domain.TASK_EDIT_ROLES))
+                            history=domain.task_history(task), agencies=_agency_names(commune),
+                            can_edit=caller.has_any(*domain.TASK_EDIT_ROLES),
+                            can_report=caller.has_any(*domain.TASK_REPORT_ROLES),
+                            can_assign=can_assign, candidates=candidates)
 
-    @page("POST", "/tasks/<task_id>/status")
-    def task_status_submit(self, request, task_id):
-        """The status form: change, then back to the task with a message
-        (an error the tasks service reports is shown the same way)."""
-        identity = self._console_identity(request)
-        identity.caller.require(*domain.TASK_EDIT_ROLES)
-        commune = self._console_commune(identity, request)
+    def _task_form(self, request, task_id, roles, action, success):
+        """A form of the task page: ``action(values, commune)`` makes the
+        change; back on the task, ``success(result, lang)`` or the refusal is shown."""
+        identity, commune = self._page_context(request, roles)
         if commune is None:
             return redirect("/")
         lang = console.request_language(request, identity.user)
-        response = redirect(_link(identity.caller, commune, f"/tasks/{quote(task_id, safe='')}"))
-        try:
-            task = self.tasks.change_status(
-                {"task_id": task_id, "status": request.form.get("status", ""), "commune_id": commune["_id"]})
-        except EXPECTED_EXCEPTIONS as err:
-            reply = describe(err, request_id="")
-            if reply.status >= 500:
-                raise
-            self.cookies.set_flash(response, "error", reply.message)
-            return response
-        self.cookies.set_flash(response, "ok", i18n.t(
+        back = _link(identity.caller, commune, f"/tasks/{quote(task_id, safe='')}")
+        return self._after_form(back, lambda: action(forms.form_values(request), commune),
+                                lambda result: success(result, lang))
+
+    @page("POST", "/tasks/<task_id>/status")
+    def task_status_submit(self, request, task_id):
+        def change(values, commune):
+            data = load(schemas.StatusChangeSchema, values)
+            return self.tasks.change_status(dict(data, task_id=task_id, commune_id=commune["_id"]))
+
+        return self._task_form(request, task_id, domain.TASK_EDIT_ROLES, change, lambda task, lang: i18n.t(
             "task.status_changed", lang, code=task["code"], status=i18n.status_label(task["status"], lang)))
-        return response
+
+    @page("POST", "/tasks/<task_id>/guidance")
+    def task_guidance_submit(self, request, task_id):
+        def record(values, commune):
+            data = load(schemas.GuidanceSchema, values)
+            return self.tasks.record_guidance(dict(data, task_id=task_id, commune_id=commune["_id"]))
+
+        return self._task_form(request, task_id, domain.TASK_EDIT_ROLES, record, lambda task, lang: i18n.t(
+            "task.guidance_recorded", lang, code=task["code"], due=domain.day_month_year(task["schedule"]["due"])))
+
+    @page("POST", "/tasks/<task_id>/updates", uploads=True)
+    def task_update_submit(self, request, task_id):
+        def report(values, commune):
+            data = forms.progress_update(request)
+            return self.tasks.add_update(dict(data, task_id=task_id, commune_id=commune["_id"]))
+
+        return self._task_form(request, task_id, domain.TASK_REPORT_ROLES, report, lambda update, lang: i18n.t(
+            "task.update_added", lang, links=len(update["links"]), files=len(update["files"])))
+
+    @page("POST", "/tasks/<task_id>/comments")
+    def task_comment_submit(self, request, task_id):
+        def comment(values, commune):
+            data = load(schemas.CommentSchema, values)
+            return self.tasks.add_comment(dict(data, task_id=task_id, commune_id=commune["_id"]))
+
+        return self._task_form(request, task_id, domain.READ_ROLES, comment,
+                               lambda _, lang: i18n.t("task.comment_added", lang))
+
+    @page("POST", "/tasks/<task_id>/assignees")
+    def task_assignees_submit(self, request, task_id):
+        def assign(values, commune):
+            return self._assign(task_id, commune["_id"], request.form.getlist("user_id"))
+
+        return self._task_form(request, task_id, domain.ASSIGN_ROLES, assign, lambda task, lang: i18n.t(
+            "task.assigned", lang, code=task["code"], count=len(task["assignees"])))
+
+    @page("GET", "/tasks/<task_id>/evidence/<file_id>")
+    def task_evidence_page(self, request, task_id, file_id):
+        identity, commune = self._page_context(request)
+        if commune is None:
+            return redirect("/")
+        return files.evidence_download(self.tasks.get_evidence(task_id, file_id, commune["_id"]))
+
+    # --- console: agencies -------------------------------------------------------------
+
+    @page("GET", "/agencies")
+    def agencies_page(self, request):
+        """The commune's offices, each with what it leads and what of it is late."""
+        identity, commune = self._page_context(request)
+        if commune is None:
+            return redirect("/")
+        rows = [dict(agency, view=self.tasks.agency_view(agency["id"], commune["_id"]))
+                for agency in commune["agencies"]]
+        return self._render(request, identity, "agencies.html", "agencies", commune, rows=rows,
+                            own_agency_id=identity.user.get("agency_id"))
+
+    @page("GET", "/agencies/<agency_id>")
+    def agency_page(self, request, agency_id):
+        identity, commune = self._page_context(request)
+        if commune is None:
+            return redirect("/")
+        agency = domain.agency(commune, agency_id)
+        return self._render(request, identity, "agency.html", "agencies", commune, agency=agency,
+                            view=self.tasks.agency_view(agency["id"], commune["_id"]))
+
+    # --- console: reports ----------------------------------------------------------------
+
+    def _report_form(self, request, identity, commune, values, error=None):
+        plans = self.tasks.list_plans(commune["_id"])
+        plan_id = values.get("plan_id") or (plans[0]["_id"] if plans else "")
+        periods = self.tasks.report_periods(plan_id, commune["_id"]) if plan_id else []
+        chosen = values.get("period") or domain.current_period(periods, local_today())
+        return self._render(request, identity, "reports.html", "reports", commune,
+                            status=error.status if error else 200, error=error.message if error else None,
+                            plans=plans, plan_id=plan_id, periods=periods, values=dict(values, period=chosen))
+
+    @page("GET", "/reports")
+    def reports_page(self, request):
+        identity, commune = self._page_context(request)
+        if commune is None:
+            return redirect("/")
+        return self._report_form(request, identity, commune, {"plan_id": request.args.get("plan_id", "")})
+
+    @page("POST", "/reports")
+    def report_submit(self, request):
+        """The report as a download, or the form again with what was wrong."""
+        identity, commune = self._page_context(request)
+        if commune is None:
+            return redirect("/")
+        values = forms.form_values(request)
+        options = {k: v for k, v in values.items() if k != "plan_id"}
+        try:
+            if not values.get("plan_id"):
+                raise InvalidInput(i18n.t("reports.choose_plan", console.request_language(request, identity.user)))
+            report = self.tasks.generate_report(
+                forms.report_request(values["plan_id"], forms.report_options(options), commune))
+        except EXPECTED_EXCEPTIONS as err:
+            return self._report_form(request, identity, commune, values, _refusal(err))
+        return files.report_download(report)
 
 
 def _check_csrf(request, session):
@@ -479,6 +762,19 @@ def _check_csrf(request, session):
         presented = request.headers.get(auth.CSRF_HEADER) or request.form.get(auth.CSRF_FIELD)
         if not auth.csrf_matches(session.csrf_token, presented):
             raise CsrfRejected("Thiếu hoặc sai mã chống giả mạo (CSRF). Hãy tải lại trang rồi thử lại.")
+
+
+def _refusal(err):
+    """The reply a form shows for a caller error; a server error is raised on."""
+    reply = describe(err, request_id="")
+    if reply.status >= 500:
+        raise err
+    return reply
+
+
+def _agency_names(commune):
+    """Agency id → name, for links to the agencies' pages."""
+    return {agency["id"]: agency["name"] for agency in commune.get("agencies", ())}
 
 
 def _link(caller, commune, path, **params):

@@ -1,6 +1,7 @@
 """Small HTTP helpers shared by the API and the console: JSON in and out,
-query strings, redirects, cookies."""
+query strings, redirects, cookies, file downloads."""
 import json
+import unicodedata
 from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Response
@@ -12,6 +13,12 @@ from services.gateway.errors import InvalidJson, UnsupportedMediaType
 JSON_MIMETYPE = "application/json"
 # a plan's text is at most 2 MB (the tasks service's limit), UTF-8 up to twice that
 MAX_BODY_BYTES = 4 * 1024 * 1024
+# routes that take files: five pieces of evidence of 10 MB each, and the form around them
+MAX_UPLOAD_BODY_BYTES = 60 * 1024 * 1024
+# one form field of an upload route: the console's "apply" form carries a
+# previewed .docx back as base64 (10 MB of file is 13.4 MB of text)
+MAX_FORM_FIELD_BYTES = 16 * 1024 * 1024
+MULTIPART_MIMETYPE = "multipart/form-data"
 
 
 def json_response(payload, status=200, headers=None):
@@ -31,6 +38,10 @@ def read_json(request):
     if not isinstance(data, dict):
         raise InvalidInput("Dữ liệu gửi lên phải là một đối tượng JSON.")
     return data
+
+
+def is_multipart(request):
+    return request.mimetype == MULTIPART_MIMETYPE
 
 
 def query(request):
@@ -68,3 +79,22 @@ def set_cookie(response, name, value, max_age, secure, http_only=True):
 
 def delete_cookie(response, name, secure):
     response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="Lax")
+
+
+def content_disposition(filename, inline=False):
+    """A Content-Disposition naming ``filename`` safely: no quotes, slashes or
+    control characters; an ASCII ``filename`` for old clients and the
+    Vietnamese name in ``filename*`` (RFC 6266)."""
+    name = "".join(ch for ch in unicodedata.normalize("NFC", filename or "")
+                   if ch.isprintable() and ch not in '"\\/;').strip(" .") or "tep"
+    folded = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.() ") else "_"
+                       for ch in folded if not unicodedata.combining(ch))
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def download(content, filename, content_type, inline=False):
+    """A file as a response; the edge adds ``Cache-Control: no-store``."""
+    return Response(content, content_type=content_type,
+                    headers={"Content-Disposition": content_disposition(filename, inline)})

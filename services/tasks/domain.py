@@ -10,6 +10,7 @@ publishes them together (one document write each).
 import re
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.tasks import timeline
@@ -34,6 +35,15 @@ STATUS_LABELS_VI = {
 STATUS_PROGRESS = {"not_started": 0, "in_progress": 50, "waiting_guidance": 0, "done": 100}
 
 CLOSED = ("done", "cancelled")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: ``subject`` (user id, ``apikey:<id>``, ``system``) goes into
+    events and audit fields; ``name`` is what people read in the history."""
+
+    subject: str
+    name: str
 DUE_SOON_DAYS = 7
 
 
@@ -65,10 +75,14 @@ def describe_rows(parsed, registry, year):
     """What an import would create: each parsed row with its schedule and
     matched agencies, and the problems an officer should check."""
     rows, problems = [], list(parsed.problems)
+    leaf_codes = _leaf_codes([task.code for task in parsed.tasks])
     for task in parsed.tasks:
         leads = match_agencies(task.lead_agency, registry) if task.lead_agency else []
         coordinating = match_agencies(task.coordinating_agencies, registry) if task.coordinating_agencies else []
-        schedule = timeline.interpret(task.timeline, year)
+        schedule = timeline.interpret(task.timeline, year).to_dict()
+        is_group = task.code not in leaf_codes
+        if is_group and schedule["kind"] == "blank":
+            schedule["flagged"] = False  # a heading needs no deadline of its own
         for ref in unknown_agencies(leads + coordinating):
             problems.append(f"Nhiệm vụ {task.code}: không tìm thấy cơ quan «{ref.text}» trong danh sách cơ quan của xã.")
         rows.append({
@@ -80,13 +94,13 @@ def describe_rows(parsed, registry, year):
             "coordinating_agencies": task.coordinating_agencies,
             "timeline": task.timeline,
             "order": task.order,
-            "schedule": schedule.to_dict(),
+            "schedule": schedule,
+            "is_group": is_group,
             "lead_agencies": [ref.to_dict() for ref in leads],
             "coordinating": [ref.to_dict() for ref in coordinating],
         })
-    leaf_codes = _leaf_codes([row["code"] for row in rows])
     for row in rows:
-        if row["code"] in leaf_codes and row["schedule"]["flagged"]:
+        if row["schedule"]["flagged"]:
             what = "chưa có thời gian thực hiện" if row["schedule"]["kind"] == "blank" else "thời gian thực hiện chưa hiểu được"
             problems.append(f"Nhiệm vụ {row['code']}: {what} («{row['timeline']}»); Phòng Văn hóa – Xã hội cần bổ sung.")
     return rows, problems
@@ -136,6 +150,7 @@ def task_documents(plan, rows):
         "agency_ids": sorted({ref["agency_id"] for ref in row["lead_agencies"] if ref["agency_id"]}),
         "timeline": row["timeline"],
         "schedule": row["schedule"],
+        "is_group": row["is_group"],
         "due": row["schedule"]["due"],
         "removed_from_plan": False,
         "search": fold(" ".join((row["code"], row["title"], row["details"], row["lead_agency"], row["coordinating_agencies"]))),
@@ -148,7 +163,7 @@ def initial_status(schedule):
     return "waiting_guidance" if schedule["kind"] == "conditional" else "not_started"
 
 
-def plan_imported_event(plan, actor, reimport=False):
+def plan_imported_event(plan, actor):
     return outgoing(SOURCE, "plan_imported", plan["commune_id"], actor=actor,
                     plan_id=plan["_id"], title=plan["title"], task_count=plan["task_count"])
 
@@ -158,7 +173,7 @@ def plan_imported_event(plan, actor, reimport=False):
 
 def history_entry(actor, action, changes=None, note=None):
     """One line of a task's activity log: who did what, when."""
-    return {"id": uuid.uuid4().hex, "at": iso(), "by": actor, "action": action,
+    return {"id": uuid.uuid4().hex, "at": iso(), "by": actor.name, "by_subject": actor.subject, "action": action,
             "changes": changes or {}, "note": note or ""}
 
 
@@ -173,10 +188,10 @@ def change_status(task, new_status, actor, note=None):
     old_status = task["status"]
     if old_status == new_status:
         return None
-    changes = {"status": new_status, "status_changed_at": iso(), "status_changed_by": actor}
+    changes = {"status": new_status, "status_changed_at": iso(), "status_changed_by": actor.name}
     entry = history_entry(actor, "status", {"status": [old_status, new_status]}, note)
     event = outgoing(
-        SOURCE, "task_status_changed", task["commune_id"], actor=actor,
+        SOURCE, "task_status_changed", task["commune_id"], actor=actor.subject,
         task_id=task["_id"], plan_id=task["plan_id"], code=task["code"], title=task["title"],
         old_status=old_status, new_status=new_status,
     )
@@ -201,7 +216,7 @@ def record_guidance(task, received_on, due, actor, note=None):
     entry = history_entry(actor, "guidance", diff, note or f"Đã có hướng dẫn ngày {received_on.strftime('%d/%m/%Y')}")
     events = []
     if "status" in changes:
-        events.append(outgoing(SOURCE, "task_status_changed", task["commune_id"], actor=actor,
+        events.append(outgoing(SOURCE, "task_status_changed", task["commune_id"], actor=actor.subject,
                                task_id=task["_id"], plan_id=task["plan_id"], code=task["code"], title=task["title"],
                                old_status="waiting_guidance", new_status="not_started"))
     return changes, entry, events
@@ -217,8 +232,9 @@ def assign(task, assignees, actor):
 def new_update(task, text, links, files, actor):
     """A progress report (báo cáo tiến độ) with its evidence, and its event."""
     update = {"_id": uuid.uuid4().hex, "commune_id": task["commune_id"], "task_id": task["_id"],
-              "plan_id": task["plan_id"], "text": text, "links": links, "files": files, "by": actor, "at": iso()}
-    event = outgoing(SOURCE, "task_progress_reported", task["commune_id"], actor=actor,
+              "plan_id": task["plan_id"], "text": text, "links": links, "files": files, "by": actor.name,
+              "by_subject": actor.subject, "at": iso()}
+    event = outgoing(SOURCE, "task_progress_reported", task["commune_id"], actor=actor.subject,
                      task_id=task["_id"], plan_id=task["plan_id"], code=task["code"], title=task["title"],
                      update_id=update["_id"], text=text[:500])
     return update, event
@@ -226,7 +242,7 @@ def new_update(task, text, links, files, actor):
 
 def new_comment(task, text, actor):
     return {"_id": uuid.uuid4().hex, "commune_id": task["commune_id"], "task_id": task["_id"],
-            "text": text, "by": actor, "at": iso()}
+            "text": text, "by": actor.name, "by_subject": actor.subject, "at": iso()}
 
 
 # ---------------------------------------------------------------- progress and follow-up

@@ -38,7 +38,7 @@ class PlanRepository(Repository):
 
 class TaskRepository(Repository):
     collection_name = "tasks"
-    boolean_fields = ("removed_from_plan",)
+    boolean_fields = ("removed_from_plan", "is_group")
     indexes = (
         ([("commune_id", ASCENDING), ("plan_id", ASCENDING), ("code", ASCENDING)], {"unique": True}),
         ([("commune_id", ASCENDING), ("plan_id", ASCENDING), ("order", ASCENDING)], {}),
@@ -114,7 +114,7 @@ class TaskRepository(Repository):
         if due == "due_soon":
             return {**open_, "due": {"$gte": today.isoformat(), "$lte": (today + timedelta(days=7)).isoformat()}}
         if due == "no_deadline":
-            return {"due": None}
+            return {"due": None, "is_group": False}
         quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
         quarter_end = (quarter_start + timedelta(days=92)).replace(day=1) - timedelta(days=1)
         return {"due": {"$gte": quarter_start.isoformat(), "$lte": quarter_end.isoformat()}}

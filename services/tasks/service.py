@@ -43,6 +43,10 @@ def _new_id():
     return uuid.uuid4().hex
 
 
+def _actor(caller):
+    return domain.Actor(caller.subject, caller.name or caller.subject)
+
+
 class TasksService:
     name = "tasks"
 
@@ -170,7 +174,7 @@ class TasksService:
         data = load(ChangeStatusSchema, request)
         task = self.tasks.get(caller.commune_for(data["commune_id"]), data["task_id"])
         domain.ensure_open(task)
-        change = domain.change_status(task, data["status"], caller.name or caller.subject, data["note"])
+        change = domain.change_status(task, data["status"], _actor(caller), data["note"])
         if change is None:
             return self._decorate(task["commune_id"], [task], local_today())[0]
         changes, entry, event = change
@@ -184,7 +188,7 @@ class TasksService:
         task = self.tasks.get(caller.commune_for(data["commune_id"]), data["task_id"])
         domain.ensure_open(task)
         changes, entry, events = domain.record_guidance(task, data["received_on"], data["due"],
-                                                        caller.name or caller.subject, data["note"])
+                                                        _actor(caller), data["note"])
         return self._decorate(task["commune_id"], [self.tasks.apply(task, changes, entry, events)], local_today())[0]
 
     @rpc(expected_exceptions=CALLER_ERRORS)
@@ -192,7 +196,7 @@ class TasksService:
         caller = self.caller.current().require("commune_admin")
         data = load(AssignSchema, request)
         task = self.tasks.get(caller.commune_for(data["commune_id"]), data["task_id"])
-        changes, entry = domain.assign(task, data["assignees"], caller.name or caller.subject)
+        changes, entry = domain.assign(task, data["assignees"], _actor(caller))
         return self._decorate(task["commune_id"], [self.tasks.apply(task, changes, entry, [], expect_status=False)],
                               local_today())[0]
 
@@ -213,7 +217,7 @@ class TasksService:
                 files.append({"file_id": file_id, "name": upload["name"], "content_type": upload["content_type"],
                               "size": len(upload["content_b64"])})
             update, event = domain.new_update(task, data["text"].strip(), data["links"], files,
-                                              caller.name or caller.subject)
+                                              _actor(caller))
             return self.updates.add(update, [event])
         except Exception:
             self.updates.delete_files(stored_ids)
@@ -231,7 +235,7 @@ class TasksService:
         caller = self.caller.current().require(*READ_ROLES)
         data = load(CommentSchema, request)
         task = self.tasks.get(caller.commune_for(data["commune_id"]), data["task_id"])
-        return self.comments.add(domain.new_comment(task, data["text"].strip(), caller.name or caller.subject))
+        return self.comments.add(domain.new_comment(task, data["text"].strip(), _actor(caller)))
 
     @rpc(expected_exceptions=CALLER_ERRORS)
     def agency_view(self, agency_id, commune_id=None):

@@ -19,8 +19,10 @@ def task(mongo_database):
     task = {"commune_id": "xuan-hung", "plan_id": "p1", "code": "I.1.1", "parent_code": "I.1", "part": "I",
             "order": 2, "title": "Xây dựng Quy chế quản lý, vận hành Hệ thống thông tin nguồn của xã",
             "details": "", "lead_agency": "Phòng Văn hoá – Xã hội", "coordinating_agencies": "",
-            "timeline": "Quý IV/2026", "search": "", "lead_search": ""}
-    TaskRepository(mongo_database).upsert_many([task], new_id=lambda: uuid.uuid4().hex)
+            "timeline": "Quý IV/2026", "schedule": {"kind": "quarter", "due": "2026-12-31"}, "due": "2026-12-31",
+            "search": "", "lead_search": ""}
+    TaskRepository(mongo_database).upsert_many([task], new_id=lambda: uuid.uuid4().hex,
+                                               initial_status=lambda schedule: "not_started")
     return mongo_database.tasks.find_one({"code": "I.1.1"})
 
 

@@ -266,7 +266,8 @@ def test_plan_import_is_for_admins_and_editors(gateway, web_session, people, sig
     csrf = sign_in(people["editor"])
     response = post_json(web_session, "/api/plans/import", {"text": "Phụ lục …", "source_name": "kh.txt"}, csrf=csrf)
     assert response.status_code == 201 and response.json()["task_count"] == 38
-    tasks.import_plan.assert_called_once_with({"text": "Phụ lục …", "source_name": "kh.txt", "commune_id": "xuan-hung"})
+    tasks.import_plan.assert_called_once_with(
+        {"text": "Phụ lục …", "source_name": "kh.txt", "plan_id": None, "commune_id": "xuan-hung"})
 
 
 # --- users ----------------------------------------------------------------------------

@@ -11,29 +11,17 @@ from nameko.testing.services import replace_dependencies
 from services.gateway import auth
 from services.gateway.cookies import FLASH_COOKIE, LOGIN_FORM_COOKIE
 from services.gateway.service import GatewayService
+from services.gateway.tests import samples
 from services.gateway.tests.conftest import PASSWORD
-
-TASKS = [
-    {"_id": "t0", "code": "I", "part": "I", "title": "NHIỆM VỤ THÔNG TIN CƠ SỞ", "details": "", "lead_agency": "",
-     "coordinating_agencies": "", "timeline": "", "status": "not_started", "plan_id": "p1"},
-    {"_id": "t1", "code": "I.1.1", "part": "I", "title": "Xây dựng Quy chế quản lý, vận hành Hệ thống thông tin nguồn",
-     "details": "", "lead_agency": "Phòng Văn hoá – Xã hội", "coordinating_agencies": "Các cơ quan, đơn vị có liên quan",
-     "timeline": "Quý IV/2026", "status": "in_progress", "plan_id": "p1"},
-    {"_id": "t2", "code": "II", "part": "II", "title": "NHIỆM VỤ THÔNG TIN ĐỐI NGOẠI", "details": "", "lead_agency": "",
-     "coordinating_agencies": "", "timeline": "", "status": "done", "plan_id": "p1"},
-]
-PLAN = {"_id": "p1", "title": "NHIỆM VỤ THỰC HIỆN CÔNG TÁC THÔNG TIN CƠ SỞ", "task_count": 3,
-        "imported_at": "2026-05-04T03:02:01.000Z", "progress": {"not_started": 1, "in_progress": 1, "done": 1}}
-
 
 @pytest.fixture
 def tasks(container_factory, gateway_config):
     container = container_factory(GatewayService, gateway_config)
     tasks = replace_dependencies(container, "tasks")
     container.start()
-    tasks.list_plans.return_value = [dict(PLAN)]
-    tasks.list_tasks.return_value = {"items": TASKS, "total": 3, "offset": 0, "limit": 500}
-    tasks.get_task.return_value = TASKS[1]
+    tasks.list_plans.return_value = [samples.plan()]
+    tasks.list_tasks.return_value = samples.task_page()
+    tasks.get_task.return_value = samples.detail()
     return tasks
 
 
@@ -106,7 +94,7 @@ def test_overview_shows_plans_progress_by_part_and_activity(tasks, web_session, 
                  "new_status": "in_progress"}})
     sign_in(people["viewer"])
     page = html(web_session.get("/"))
-    assert PLAN["title"] in page
+    assert samples.plan()["title"] in page
     assert "I. Thông tin cơ sở" in page and "II. Thông tin đối ngoại" in page
     assert "Chị Lan chuyển nhiệm vụ I.1.1 từ «Chưa thực hiện» sang «Đang thực hiện»" in page
     assert "04/05/2026 10:02" in page  # Vietnam time
@@ -137,7 +125,7 @@ def test_language_switch_sets_a_cookie_and_returns(tasks, web_session, people, s
 
 
 def test_status_form_changes_status_and_flashes_once(tasks, web_session, people, sign_in):
-    tasks.change_status.return_value = dict(TASKS[1], status="done")
+    tasks.change_status.return_value = samples.task(status="done")
     csrf = sign_in(people["editor"])
     page = html(web_session.get("/tasks/t1"))
     assert hidden(page, "csrf_token") == csrf and 'action="/tasks/t1/status"' in page
@@ -166,7 +154,7 @@ def test_status_form_without_csrf_is_refused(tasks, web_session, people, sign_in
 def test_viewer_sees_no_status_form(tasks, web_session, people, sign_in):
     sign_in(people["viewer"])
     page = html(web_session.get("/tasks/t1"))
-    assert 'action="/tasks/t1/status"' not in page and "Bạn chỉ có quyền xem nhiệm vụ này." in page
+    assert 'action="/tasks/t1/status"' not in page and "Bạn chỉ có quyền xem và bình luận nhiệm vụ này." in page
 
 
 def test_missing_task_is_a_vietnamese_404_page(tasks, web_session, people, sign_in):

@@ -47,3 +47,21 @@ def test_labels_of_other_services_codes():
     assert i18n.label("status", "waiting_guidance", "vi") == "Chờ hướng dẫn"
     assert i18n.label("status", "waiting_guidance", "en") == "Waiting for guidance"
     assert i18n.label("part", "III", "vi") == "III"  # a code without a label shows as itself
+
+
+@pytest.mark.parametrize("kind, codes", [
+    ("status", ("not_started", "in_progress", "waiting_guidance", "done", "cancelled")),
+    ("schedule", ("quarter", "half_year", "year", "recurring", "open_ended", "conditional", "blank", "date",
+                  "unrecognised")),
+    ("due", ("overdue", "due_soon", "no_deadline", "this_quarter")),
+    ("action", ("status", "guidance", "assign")),
+])
+def test_every_code_of_the_tasks_contract_has_words_in_both_languages(kind, codes):
+    for code in codes:
+        assert i18n.label(kind, code, "vi") != code and i18n.label(kind, code, "en") != code
+
+
+def test_the_navigation_offers_agencies_and_reports():
+    from services.gateway.console import NAV
+    assert [(item.path, i18n.t(item.label, "vi")) for item in NAV][2:] == [("/agencies", "Cơ quan"),
+                                                                           ("/reports", "Báo cáo")]

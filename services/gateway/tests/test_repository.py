@@ -100,3 +100,17 @@ def test_activity_is_stored_once_per_event_newest_first_per_commune(mongo_databa
     assert [e["_id"] for e in recent] == ["e2", "e1"]
     assert recent[1]["summary"] == "s" and recent[1]["data"]["task_count"] == 1
     assert [e["_id"] for e in activity.recent("xuan-hung", 1)] == ["e2"]
+
+
+def test_a_communes_active_users_by_agency_and_name(mongo_database):
+    users = repo(UserRepository, mongo_database)
+    for username, name, commune_id, agency_id, active in (
+            ("minh", "Trần Minh", "xuan-hung", "vhxh", True), ("lan", "Nguyễn Lan", "xuan-hung", "vhxh", True),
+            ("cu", "Người cũ", "xuan-hung", "vhxh", False), ("hung", "Lê Hùng", "xuan-hung", "ca", True),
+            ("khac", "Xã khác", "yen-thang", "vhxh", True)):
+        users.add(dict(domain.new_user({"username": username, "display_name": name, "commune_id": commune_id,
+                                        "agency_id": agency_id, "roles": ["editor"]}, "hash"), active=active))
+    assert [u["username"] for u in users.of_commune("xuan-hung", "vhxh")] == ["lan", "minh"]
+    everyone = users.of_commune("xuan-hung")
+    assert [u["username"] for u in everyone] == ["hung", "lan", "minh"]
+    assert all("password_hash" not in u for u in everyone)
