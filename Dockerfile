@@ -24,6 +24,10 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     HOME=/tmp
+# the content service speaks (espeak-ng, Vietnamese voice) and encodes audio (ffmpeg)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng ffmpeg \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 tinxa \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin tinxa
@@ -32,6 +36,6 @@ COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
 USER 10001:10001
-# gateway HTTP, DeviceLink gRPC, metrics of gateway/tasks/telemetry/telemetry-edge.
-EXPOSE 8000 50051 9101 9102 9103 9104
+# gateway HTTP, DeviceLink gRPC, metrics of gateway/tasks/telemetry/telemetry-edge/content.
+EXPOSE 8000 50051 9101 9102 9103 9104 9105
 # No CMD of our own: docker-compose.yml and k8s/ name the process to run.

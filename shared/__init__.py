@@ -10,4 +10,9 @@
 - ``context``: the caller (user, commune, roles) carried in nameko context data.
 - ``errors``: caller errors shared by every service and both edges.
 - ``observability``: metrics, health checks and structured logs.
+- ``text``: accent folding for Vietnamese search fields.
+- ``timeutil``: times as ISO strings; Vietnam's calendar date.
+- ``faults``: named fault points for crash tests.
+- ``grpc_edge``, ``grpc_health_probe``: what every gRPC edge process shares.
+- ``testing``: pytest fixtures (real store, broker vhosts, processes, the whole stack).
 """

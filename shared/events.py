@@ -76,6 +76,65 @@ class DeviceStatusReported(EventSchema):
     reported_at = fields.String(required=True)
 
 
+class ContentItemEvent(EventSchema):
+    """What every event about one content item (tin, bài, bản tin…) says of it."""
+
+    item_id = fields.String(required=True)
+    revision = fields.Integer(required=True, validate=validate.Range(min=1))
+    kind = fields.String(required=True)
+    title = fields.String(required=True)
+
+
+class ContentItemPublished(ContentItemEvent):
+    """content → an approved revision went out on its channels (xuất bản)."""
+
+    section_id = fields.String(required=True)
+    section_name = fields.String(required=True)
+    slug = fields.String(required=True)
+    channels = fields.List(fields.String(), required=True)
+    has_audio = fields.Boolean(required=True)
+    audio_media_id = fields.String(load_default=None, allow_none=True)
+    published_at = fields.String(required=True)
+    first_publication = fields.Boolean(required=True)
+
+
+class ContentItemReviewed(ContentItemEvent):
+    """content → an approver approved (item_approved) or returned
+    (item_returned) a revision, with a comment."""
+
+    comment = fields.String(load_default="")
+
+
+class ContentItemArchived(ContentItemEvent):
+    """content → an item was archived (lưu trữ) and taken off every channel."""
+
+    was_live = fields.Boolean(required=True)
+    channels = fields.List(fields.String(), required=True)
+
+
+class ContentAudioRequested(EventSchema):
+    """content → text-to-speech of a revision was asked for (the job the
+    content service's own worker picks up)."""
+
+    item_id = fields.String(required=True)
+    job_id = fields.String(required=True)
+    revision = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class ContentAudioRendered(EventSchema):
+    """content → an item's audio is ready: spoken by the TTS engine or an
+    uploaded recording, encoded for the devices."""
+
+    item_id = fields.String(required=True)
+    revision = fields.Integer(required=True, validate=validate.Range(min=1))
+    media_id = fields.String(required=True)
+    format = fields.String(required=True)
+    duration_seconds = fields.Float(required=True)
+    size = fields.Integer(required=True)
+    engine = fields.String(required=True)
+    origin = fields.String(required=True, validate=validate.OneOf(("tts", "upload")))
+
+
 @dataclass(frozen=True)
 class EventType:
     source: str
@@ -94,6 +153,12 @@ CATALOGUE = {
         EventType("tasks", "task_due_soon", 1, TaskFollowUp, ("gateway",)),
         EventType("tasks", "task_progress_reported", 1, TaskProgressReported, ("gateway",)),
         EventType("telemetry", "device_status_reported", 1, DeviceStatusReported, ("telemetry", "tasks")),
+        EventType("content", "item_approved", 1, ContentItemReviewed, ("gateway",)),
+        EventType("content", "item_returned", 1, ContentItemReviewed, ("gateway",)),
+        EventType("content", "item_published", 1, ContentItemPublished, ("gateway", "tasks")),
+        EventType("content", "item_archived", 1, ContentItemArchived, ("gateway",)),
+        EventType("content", "audio_requested", 1, ContentAudioRequested, ("content",)),
+        EventType("content", "audio_rendered", 1, ContentAudioRendered, ("gateway",)),
     )
 }
 

@@ -14,7 +14,9 @@ written by ``$set`` reads back from nx as 1/0 (queries still match), so list
 such fields in ``boolean_fields`` and return documents through ``public()``; nx's
 ``$ne`` matches neither null, "" nor a missing field and misreads nested
 paths: compare-and-set on the value read instead; an index on an array field
-makes nx miss every element match: do not index array fields.
+makes nx miss every element match: do not index array fields. GridFS: count
+files with ``GridFSBucket.find`` (``count_documents`` on ``<bucket>.files``
+fails on nx) and expect a plain ``OperationFailure`` when deleting a missing file.
 """
 import logging
 import weakref

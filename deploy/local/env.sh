@@ -17,6 +17,7 @@ LOG_DIR="$TINXA_HOME/log"
 # name | metrics port offset | command (run from the repo root)
 PROCESSES=(
   "tasks|2|.venv/bin/nameko run --config deploy/config/tasks.yaml services.tasks.service"
+  "content|5|.venv/bin/nameko run --config deploy/config/content.yaml services.content.service"
   "telemetry|3|.venv/bin/nameko run --config deploy/config/telemetry.yaml services.telemetry.service"
   "telemetry-edge|4|.venv/bin/python -m services.telemetry.edge --config deploy/config/telemetry-edge.yaml"
   "gateway|1|.venv/bin/nameko run --config deploy/config/gateway.yaml services.gateway.service"

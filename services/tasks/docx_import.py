@@ -22,6 +22,7 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from lxml import etree
 
+from shared.text import fold
 from services.tasks.plan_import import (
     ParsedPlan,
     PlanFormatError,
@@ -215,9 +216,7 @@ def _clean(text):
 
 
 def _fold(text):
-    decomposed = unicodedata.normalize("NFD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.replace("đ", "d").replace("Đ", "D").lower().split())
+    return " ".join(fold(text).split())
 
 
 def _role_of(header_text):

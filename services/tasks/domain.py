@@ -8,7 +8,6 @@ return the new state and the events it causes; the service saves and
 publishes them together (one document write each).
 """
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,6 +16,7 @@ from services.tasks import timeline
 from services.tasks.agencies import match_agencies, unknown_agencies
 from shared.errors import Conflict, InvalidInput
 from shared.events import outgoing
+from shared.text import fold
 from shared.timeutil import iso
 
 SOURCE = "tasks"
@@ -45,13 +45,6 @@ class Actor:
     subject: str
     name: str
 DUE_SOON_DAYS = 7
-
-
-def fold(text):
-    """Lower-case, accent-free form for search ("Văn hoá" ~ "van hoa")."""
-    decomposed = unicodedata.normalize("NFD", text or "")
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.replace("đ", "d").replace("Đ", "D").lower()
 
 
 def part_of(code):

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import gridfs
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import OperationFailure
 
 from shared.mongo import Repository
 from shared.timeutil import iso
@@ -168,7 +169,7 @@ class UpdateRepository(Repository):
         for file_id in file_ids:
             try:
                 self._files.delete(file_id)
-            except gridfs.errors.NoFile:
+            except (gridfs.errors.NoFile, OperationFailure):  # nx-27017 raises the latter
                 pass
 
     def read_file(self, file_id):

@@ -5,6 +5,7 @@ import base64
 import io
 from datetime import timedelta
 
+import gridfs
 import openpyxl
 import pytest
 from docx import Document
@@ -97,7 +98,7 @@ def test_bad_evidence_is_refused_and_leaves_nothing(container, plan, task_by_cod
     with pytest.raises(InvalidInput):
         call(container, "add_update", {"task_id": task["_id"], "text": "x", "files": files, "links": links})
     assert mongo_database.updates.count_documents({}) == 0
-    assert mongo_database["evidence.files"].count_documents({}) == 0
+    assert list(gridfs.GridFSBucket(mongo_database, bucket_name="evidence").find({})) == []
 
 
 def test_a_progress_report_on_another_communes_task_changes_nothing(container, plan, task_by_code, mongo_database):
