@@ -10,6 +10,7 @@
 - ``context``: the caller (user, commune, roles) carried in nameko context data.
 - ``errors``: caller errors shared by every service and both edges.
 - ``observability``: metrics, health checks and structured logs.
+- ``schemas``: the marshmallow pieces every boundary uses (Base64 files, commune-scoped requests).
 - ``text``: accent folding for Vietnamese search fields.
 - ``timeutil``: times as ISO strings; Vietnam's calendar date.
 - ``faults``: named fault points for crash tests.

@@ -3,12 +3,10 @@
 Uploads are typed by their bytes, not by what the caller says: a declared
 ``content_type`` that disagrees with the bytes is refused.
 """
-import base64
-import binascii
-
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from services.content.domain import CHANNELS, KINDS, STATUSES
+from shared.schemas import Base64, CommuneScoped
 
 ID = validate.Length(min=1, max=64)
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -50,36 +48,6 @@ ALIASES = {
     "audio/ogg": {"audio/ogg", "audio/opus", "application/ogg"},
     "audio/mp4": {"audio/mp4", "audio/m4a", "audio/x-m4a", "audio/aac"},
 }
-
-
-class Base64(fields.String):
-    """Bytes sent as a base64 string; loads to bytes."""
-
-    def __init__(self, max_bytes, **kwargs):
-        self.max_bytes = max_bytes
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        # a size check before decoding, so an oversized upload costs no decode
-        if len(text) > (self.max_bytes * 4) // 3 + 8:
-            raise ValidationError(f"Tệp quá lớn (tối đa {self.max_bytes // (1024 * 1024)} MB).")
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError) as err:
-            raise ValidationError("Nội dung tệp không đúng mã hóa base64.") from err
-        if len(raw) > self.max_bytes:
-            raise ValidationError(f"Tệp quá lớn (tối đa {self.max_bytes // (1024 * 1024)} MB).")
-        if not raw:
-            raise ValidationError("Tệp rỗng.")
-        return raw
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-    commune_id = fields.String(load_default=None, allow_none=True)
 
 
 class Typed(Schema):
@@ -137,7 +105,7 @@ KIND = validate.OneOf(tuple(KINDS), error="Loại tin phải là một trong: {c
 CHANNEL = validate.OneOf(CHANNELS, error="Kênh phải là một trong: {choices}.")
 
 
-class ItemFields(Strict):
+class ItemFields(CommuneScoped):
     kind = fields.String(validate=KIND)
     section_id = fields.String(validate=ID)
     title = fields.String(validate=[validate.Length(max=300), _not_blank("Tiêu đề")])
@@ -166,7 +134,7 @@ class UpdateItemSchema(ItemFields):
     image_media_ids = fields.List(fields.String(validate=ID), validate=validate.Length(max=50))
 
 
-class ItemFilterSchema(Strict):
+class ItemFilterSchema(CommuneScoped):
     kind = fields.String(load_default=None, allow_none=True, validate=KIND)
     section_id = fields.String(load_default=None, allow_none=True, validate=ID)
     status = fields.String(load_default=None, allow_none=True,
@@ -178,7 +146,7 @@ class ItemFilterSchema(Strict):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class ItemActionSchema(Strict):
+class ItemActionSchema(CommuneScoped):
     item_id = fields.String(required=True, validate=ID)
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -187,14 +155,14 @@ class ApproveSchema(ItemActionSchema):
     revision = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
-class PublishSchema(Strict):
+class PublishSchema(CommuneScoped):
     item_id = fields.String(required=True, validate=ID)
     at = fields.AwareDateTime(load_default=None, allow_none=True, error_messages={
         "invalid": "Thời điểm xuất bản không hợp lệ (ISO 8601, có múi giờ).",
         "invalid_awareness": "Thời điểm xuất bản phải có múi giờ (ví dụ 2026-04-15T07:00:00+07:00)."})
 
 
-class ItemRefSchema(Strict):
+class ItemRefSchema(CommuneScoped):
     item_id = fields.String(required=True, validate=ID)
 
 
@@ -207,7 +175,7 @@ class AudioUploadSchema(Typed):
     content_b64 = Base64(MAX_AUDIO_BYTES, required=True)
 
 
-class SectionCreateSchema(Strict):
+class SectionCreateSchema(CommuneScoped):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
     @validates("name")
@@ -219,5 +187,5 @@ class SectionRenameSchema(SectionCreateSchema):
     section_id = fields.String(required=True, validate=ID)
 
 
-class SectionRefSchema(Strict):
+class SectionRefSchema(CommuneScoped):
     section_id = fields.String(required=True, validate=ID)

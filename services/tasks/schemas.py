@@ -1,10 +1,8 @@
 """marshmallow schemas at the tasks service's boundary (RPC arguments)."""
-import base64
-import binascii
-
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.tasks.domain import STATUSES
+from shared.schemas import Base64, CommuneScoped
 
 ID = validate.Length(min=1, max=64)
 MAX_PLAN_BYTES = 10 * 1024 * 1024
@@ -20,34 +18,7 @@ EVIDENCE_TYPES = {
 }
 
 
-class Base64(fields.String):
-    """Bytes sent as a base64 string; loads to bytes."""
-
-    def __init__(self, max_bytes, **kwargs):
-        self.max_bytes = max_bytes
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError) as err:
-            raise ValidationError("Nội dung tệp không đúng mã hóa base64.") from err
-        if len(raw) > self.max_bytes:
-            raise ValidationError(f"Tệp quá lớn (tối đa {self.max_bytes // (1024 * 1024)} MB).")
-        if not raw:
-            raise ValidationError("Tệp rỗng.")
-        return raw
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-    commune_id = fields.String(load_default=None, allow_none=True)
-
-
-class ImportPlanSchema(Strict):
+class ImportPlanSchema(CommuneScoped):
     text = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=2_000_000))
     docx_b64 = Base64(MAX_PLAN_BYTES, load_default=None, allow_none=True)
     source_name = fields.String(load_default="", validate=validate.Length(max=200))
@@ -59,7 +30,7 @@ class ImportPlanSchema(Strict):
             raise ValidationError("Gửi đúng một nguồn: văn bản kế hoạch (text) hoặc tệp Word (docx_b64).")
 
 
-class TaskFilterSchema(Strict):
+class TaskFilterSchema(CommuneScoped):
     plan_id = fields.String(load_default=None, allow_none=True)
     status = fields.String(load_default=None, allow_none=True,
                            validate=validate.OneOf(STATUSES, error="Trạng thái phải là một trong: {choices}."))
@@ -73,13 +44,13 @@ class TaskFilterSchema(Strict):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
-class ChangeStatusSchema(Strict):
+class ChangeStatusSchema(CommuneScoped):
     task_id = fields.String(required=True, validate=ID)
     status = fields.String(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class GuidanceSchema(Strict):
+class GuidanceSchema(CommuneScoped):
     task_id = fields.String(required=True, validate=ID)
     received_on = fields.Date(required=True)
     due = fields.Date(load_default=None, allow_none=True)
@@ -102,7 +73,7 @@ class EvidenceFileSchema(Schema):
                 raise ValidationError(f"Nội dung tệp «{data.get('name', '')}» không đúng loại {data['content_type']}.")
 
 
-class UpdateSchema(Strict):
+class UpdateSchema(CommuneScoped):
     task_id = fields.String(required=True, validate=ID)
     text = fields.String(required=True, validate=validate.Length(min=1, max=5000))
     links = fields.List(fields.Url(schemes={"http", "https"}, error_messages={
@@ -117,7 +88,7 @@ class UpdateSchema(Strict):
             raise ValidationError("Nội dung báo cáo tiến độ không được để trống.")
 
 
-class CommentSchema(Strict):
+class CommentSchema(CommuneScoped):
     task_id = fields.String(required=True, validate=ID)
     text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
@@ -135,7 +106,7 @@ class AssigneeSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class AssignSchema(Strict):
+class AssignSchema(CommuneScoped):
     task_id = fields.String(required=True, validate=ID)
     assignees = fields.List(fields.Nested(AssigneeSchema), required=True, validate=validate.Length(max=10))
 
@@ -159,7 +130,7 @@ class CommuneNameSchema(Schema):
     province = fields.String(load_default="", validate=validate.Length(max=200))
 
 
-class ReportSchema(Strict):
+class ReportSchema(CommuneScoped):
     plan_id = fields.String(required=True, validate=ID)
     period = fields.Nested(PeriodSchema, required=True)
     format = fields.String(load_default="docx", validate=validate.OneOf(("docx", "xlsx")))
@@ -169,6 +140,6 @@ class ReportSchema(Strict):
     commune = fields.Nested(CommuneNameSchema, load_default=dict)
 
 
-class IndicatorsSchema(Strict):
+class IndicatorsSchema(CommuneScoped):
     start = fields.Date(load_default=None, allow_none=True)
     end = fields.Date(load_default=None, allow_none=True)
