@@ -185,3 +185,12 @@ def api_key_caller(record):
         kind="api_key",
         name=record.get("name", ""),
     )
+
+
+def public_reader(commune_id):
+    """Whom the public pages read a commune's content as: a viewer of that
+    commune and no other, so the most a mistake could show is what any of the
+    commune's accounts may read; the pages then show only the published
+    version of a live item."""
+    return Caller(subject="public", commune_id=commune_id, roles=frozenset({"viewer"}), kind="public",
+                  name="Trang công khai")

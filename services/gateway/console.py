@@ -24,14 +24,19 @@ VIETNAM_TIME = timezone(timedelta(hours=7))
 
 @dataclass(frozen=True)
 class NavItem:
+    """A link of the navigation; with ``roles``, shown only to those roles."""
+
     key: str
     path: str
     label: str
+    roles: tuple = ()
 
 
 NAV = (
     NavItem("overview", "/", "nav.overview"),
     NavItem("tasks", "/tasks", "nav.tasks"),
+    NavItem("content", "/content", "nav.content"),
+    NavItem("review", "/content/review", "nav.review", domain.CONTENT_REVIEW_ROLES),
     NavItem("agencies", "/agencies", "nav.agencies"),
     NavItem("reports", "/reports", "nav.reports"),
 )
@@ -62,10 +67,15 @@ def environment():
     env.filters["local_time"] = local_time
     env.filters["local_date"] = domain.day_month_year
     env.filters["shorten"] = domain.shorten
+    env.filters["duration"] = domain.duration
+    env.filters["paragraphs"] = domain.paragraphs
     env.tests["web_link"] = is_web_link
     env.globals.update(nav=NAV, level=domain.level, statuses=domain.TASK_STATUSES, parts=domain.PLAN_PARTS,
                        due_filters=domain.DUE_FILTERS, period_value=domain.period_value,
-                       roman={1: "I", 2: "II", 3: "III", 4: "IV"})
+                       roman={1: "I", 2: "II", 3: "III", 4: "IV"},
+                       content_kinds=domain.CONTENT_KINDS, content_channels=domain.CONTENT_CHANNELS,
+                       content_statuses=domain.CONTENT_STATUSES,
+                       content_roles={"edit": domain.CONTENT_EDIT_ROLES, "admin": domain.CONTENT_ADMIN_ROLES})
     return env
 
 

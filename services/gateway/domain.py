@@ -5,14 +5,16 @@ Tenancy (xã as tenant): every user and API key belongs to one commune, except
 district administrators (quản trị cấp huyện), who belong to none and name the
 commune they act on. A commune user may work in one of its agencies (cơ quan).
 """
+import re
 import uuid
 from datetime import date
+from urllib.parse import quote
 
 from shared.context import ROLES
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.timeutil import iso
 
-from services.gateway.i18n import status_label, t
+from services.gateway.i18n import label, status_label, t
 
 DISTRICT_ADMIN = "district_admin"
 READ_ROLES = tuple(role for role in ROLES if role != DISTRICT_ADMIN)
@@ -31,6 +33,22 @@ PLAN_PARTS = ("I", "II")
 # The tasks service's due-date filters and timeline kinds, for the console's labels.
 DUE_FILTERS = ("overdue", "due_soon", "no_deadline", "this_quarter")
 ACTIVITY_TEXT_LENGTH = 120
+
+# The content service decides who may do what with content (services/content/API.md)
+# and refuses the rest; the console uses the same role sets only to choose the
+# forms and pages it offers.
+CONTENT_EDIT_ROLES = ("commune_admin", "editor")
+CONTENT_REVIEW_ROLES = ("commune_admin", "approver")
+CONTENT_AUDIO_ROLES = CONTENT_EDIT_ROLES + ("approver",)
+CONTENT_ADMIN_ROLES = ("commune_admin",)
+# The content service's codes, for the console's selects and labels.
+CONTENT_KINDS = ("news", "article", "radio_bulletin", "eboard_notice", "press_release", "rebuttal", "promotion",
+                 "human_rights")
+CONTENT_CHANNELS = ("website", "social", "eboard", "radio", "province")
+CONTENT_STATUSES = ("draft", "submitted", "returned", "approved", "scheduled", "published", "archived")
+# what the public feeds and pages show: the commune website and its social pages
+FEED_CHANNELS = ("website", "social")
+_KIND_CHANNELS = {"radio_bulletin": ("radio",), "eboard_notice": ("eboard",)}
 
 
 def new_id():
@@ -183,7 +201,14 @@ _ACTIVITY_FIELDS = {
     "task_overdue": ("task_id", "plan_id", "code", "title", "due"),
     "task_due_soon": ("task_id", "plan_id", "code", "title", "due"),
     "task_progress_reported": ("task_id", "plan_id", "code", "title", "update_id", "text"),
+    "item_approved": ("item_id", "revision", "kind", "title", "comment"),
+    "item_returned": ("item_id", "revision", "kind", "title", "comment"),
+    "item_published": ("item_id", "revision", "kind", "title", "section_name", "channels", "first_publication"),
+    "item_archived": ("item_id", "revision", "kind", "title", "was_live"),
+    "audio_rendered": ("item_id", "revision", "media_id", "duration_seconds", "origin"),
 }
+# fields an event may leave out (the catalogue gives them a default)
+_ACTIVITY_DEFAULTS = {"comment": ""}
 
 
 def activity_entry(kind, event, actor_name):
@@ -195,7 +220,7 @@ def activity_entry(kind, event, actor_name):
     """
     if kind not in _ACTIVITY_FIELDS:
         raise ValueError(f"no activity for event {kind}")
-    data = {k: event[k] for k in _ACTIVITY_FIELDS[kind]}
+    data = {k: event[k] if k in event else _ACTIVITY_DEFAULTS[k] for k in _ACTIVITY_FIELDS[kind]}
     entry = {
         "_id": event["event_id"],
         "commune_id": event["commune_id"],
@@ -221,7 +246,97 @@ def describe_activity(entry, lang):
     if kind == "task_progress_reported":
         return t("activity.task_progress_reported", lang, actor=actor, code=data["code"],
                  text=shorten(data["text"], ACTIVITY_TEXT_LENGTH))
+    if kind in _CONTENT_ACTIVITY:
+        return _CONTENT_ACTIVITY[kind](data, actor, lang)
     return t("activity.plan_imported", lang, actor=actor, title=data["title"], count=data["task_count"])
+
+
+def _reviewed(key):
+    def describe(data, actor, lang):
+        text = t(key, lang, actor=actor, title=data["title"], revision=data["revision"])
+        if data["comment"]:
+            text += t("activity.comment", lang, comment=shorten(data["comment"], ACTIVITY_TEXT_LENGTH))
+        return text
+    return describe
+
+
+def _published(data, actor, lang):
+    channels = ", ".join(label("channel", channel, lang) for channel in data["channels"])
+    key = "activity.item_published" if data["first_publication"] else "activity.item_republished"
+    return t(key, lang, actor=actor, title=data["title"], channels=channels)
+
+
+def _archived(data, actor, lang):
+    key = "activity.item_archived_live" if data["was_live"] else "activity.item_archived"
+    return t(key, lang, actor=actor, title=data["title"])
+
+
+def _audio(data, actor, lang):
+    return t(f"activity.audio_rendered_{data['origin']}", lang, actor=actor, revision=data["revision"],
+             duration=duration(data["duration_seconds"]))
+
+
+_CONTENT_ACTIVITY = {
+    "item_approved": _reviewed("activity.item_approved"),
+    "item_returned": _reviewed("activity.item_returned"),
+    "item_published": _published,
+    "item_archived": _archived,
+    "audio_rendered": _audio,
+}
+
+
+def activity_link(entry):
+    """The console page an activity entry is about: its task or content item."""
+    data = entry["data"]
+    if data.get("task_id"):
+        return f"/tasks/{quote(data['task_id'], safe='')}"
+    if data.get("item_id"):
+        return f"/content/{quote(data['item_id'], safe='')}"
+    return None
+
+
+def duration(seconds):
+    """A recording's length as "1:05" (minutes:seconds), "1:02:05" past an hour."""
+    total = round(float(seconds or 0))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def default_channels(kind):
+    """Where a kind of item goes unless the editor chooses (API.md's table)."""
+    return _KIND_CHANNELS.get(kind, FEED_CHANNELS)
+
+
+def content_actions(item, caller):
+    """The workflow steps the item page offers ``caller``, by the content
+    service's state diagram (it decides again when the step is asked for)."""
+    status = item["status"]
+    editing = caller.has_any(*CONTENT_EDIT_ROLES)
+    reviewing = caller.has_any(*CONTENT_REVIEW_ROLES)
+    rendering = (item.get("audio") or {}).get("state") == "rendering"
+    offered = {
+        "edit": editing and status != "archived",
+        "submit": editing and status in ("draft", "returned"),
+        "approve": reviewing and status == "submitted",
+        "return": reviewing and status in ("submitted", "approved", "scheduled"),
+        "publish": reviewing and status == "approved",
+        "unschedule": reviewing and status == "scheduled",
+        "archive": reviewing and status != "archived",
+        "request_audio": caller.has_any(*CONTENT_AUDIO_ROLES) and status != "archived" and not rendering,
+        "upload_audio": editing and status != "archived",
+    }
+    return {action for action, allowed in offered.items() if allowed}
+
+
+def on_web(version):
+    """Whether a published version is on the commune website or social pages."""
+    return bool(version) and any(channel in FEED_CHANNELS for channel in version.get("channels", ()))
+
+
+def paragraphs(text):
+    """A body as its paragraphs (separated by blank lines), each stripped."""
+    return [part.strip() for part in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n")) if part.strip()]
 
 
 def public_activity(entry):

@@ -1,9 +1,10 @@
 """Files people send and fetch. Uploads (multipart/form-data) are read
-within the gateway's limits and shaped for the tasks service, which receives
-them as base64 and checks what they contain (a Word table, a real PDF …); the
-gateway checks only what the HTTP edge knows: how big a file is, how many
-there are, and what its name says it is. Downloads (evidence, reports) go out
-with a safe name and a type the browser may not reinterpret.
+within the gateway's limits and shaped for the tasks and content services,
+which receive them as base64 and check what they contain (a Word table, a
+real PDF, an image whose bytes match its declared type …); the gateway checks
+only what the HTTP edge knows: how big a file is, how many there are, and
+what its name says it is. Downloads (evidence, reports, media) go out with a
+safe name and a type the browser may not reinterpret.
 """
 import base64
 import mimetypes
@@ -12,10 +13,14 @@ import unicodedata
 from shared.errors import InvalidInput
 
 from services.gateway.errors import PayloadTooLarge
-from services.gateway.web import download
+from services.gateway.web import PUBLIC_CACHE, download
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_EVIDENCE_FILES = 5
+# the content service's limits (services/content/API.md)
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_AUDIO_BYTES = 20 * 1024 * 1024
+MAX_IMAGES = 10
 DOCX_SUFFIX = ".docx"
 OCTET_STREAM = "application/octet-stream"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -26,6 +31,10 @@ _OFFICE_TYPES = {".docx": DOCX_TYPE, ".xlsx": XLSX_TYPE}
 # (no HTML, no SVG); PDFs and photos open in the browser, the rest downloads.
 INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"})
 DOWNLOAD_TYPES = INLINE_TYPES | {DOCX_TYPE, XLSX_TYPE}
+# A content item's media play or show in the page (images, the audio preview);
+# any other type is an attachment of no particular kind.
+MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "audio/mpeg", "audio/ogg", "audio/wav",
+                         "audio/mp4"})
 
 
 def chosen_files(request, field):
@@ -49,6 +58,33 @@ def read_file(storage, max_bytes=MAX_FILE_BYTES):
             {"file": file_name(storage), "max_bytes": max_bytes},
         )
     return content
+
+
+def declared_type(storage):
+    """The type the client declared, if it declared one: the content service
+    compares it with the bytes, so a browser's generic octet-stream is no claim."""
+    given = (storage.mimetype or "").lower()
+    return given if given and given != OCTET_STREAM else None
+
+
+def _upload(storage, max_bytes):
+    return {"name": file_name(storage), "content_type": declared_type(storage),
+            "content_b64": b64(read_file(storage, max_bytes))}
+
+
+def image_uploads(storages):
+    """A content item's new images, as the content service takes them."""
+    if len(storages) > MAX_IMAGES:
+        raise InvalidInput(f"Mỗi lần lưu gửi tối đa {MAX_IMAGES} ảnh.", {"images": len(storages)})
+    return [_upload(storage, MAX_IMAGE_BYTES) for storage in storages]
+
+
+def audio_upload(storages):
+    """A recording of a bulletin (one file), as the content service takes it."""
+    if len(storages) != 1:
+        raise InvalidInput("Hãy chọn một tệp ghi âm (MP3, WAV, OGG hoặc M4A, tối đa 20 MB).",
+                           {"files": len(storages)})
+    return _upload(storages[0], MAX_AUDIO_BYTES)
 
 
 def b64(content):
@@ -93,6 +129,19 @@ def evidence_download(evidence):
     content_type = given if given in DOWNLOAD_TYPES else OCTET_STREAM
     return download(base64.b64decode(evidence["content_b64"]), evidence["name"], content_type,
                     inline=content_type in INLINE_TYPES)
+
+
+def media_download(media, public=False):
+    """A content item's image or audio (``Media`` + ``content_b64``), shown
+    in the page. Public media may be cached a little by browsers and proxies;
+    a signed-in reader's are not stored (the edge's default)."""
+    given = (media.get("content_type") or "").lower()
+    content_type = given if given in MEDIA_TYPES else OCTET_STREAM
+    response = download(base64.b64decode(media["content_b64"]), media["name"], content_type,
+                        inline=content_type in MEDIA_TYPES)
+    if public:
+        response.headers["Cache-Control"] = PUBLIC_CACHE
+    return response
 
 
 def report_download(report):

@@ -1,13 +1,16 @@
-"""Request bodies as the tasks service's arguments: JSON from API clients,
-multipart forms with files from API clients and the console, and the
-console's own form encodings (a period chosen as "quarter:2026:4", a
-previewed plan carried back as base64). Validation is the schemas'; this
-module only gathers the fields and files they check.
+"""Request bodies as the tasks and content services' arguments: JSON from
+API clients, multipart forms with files from API clients and the console, and
+the console's own form encodings (a period chosen as "quarter:2026:4", a
+previewed plan carried back as base64, a publication time in Vietnam's clock).
+Validation is the schemas'; this module only gathers the fields and files
+they check.
 """
 import base64
 import binascii
+from datetime import datetime
 
 from shared.errors import InvalidInput, load
+from shared.timeutil import VIETNAM
 
 from services.gateway import auth, files, schemas
 from services.gateway.errors import UnsupportedMediaType
@@ -108,3 +111,96 @@ def report_request(plan_id, options, commune):
         "commune": {"name": commune["name"], "province": commune["province"]},
         "commune_id": commune["_id"],
     }
+
+
+# --- content items ---------------------------------------------------------------------------
+
+_ITEM_LISTS = ("channels", "image_media_ids")
+_ITEM_TEXTS = ("title", "summary", "body", "rebuttal_url", "rebuttal_claim")
+
+
+def _item_form_fields(request, listed):
+    """A content item form's fields. A text field sent empty is kept (it
+    clears the summary, or is refused as an empty title); a select or id sent
+    empty is left out. Repeated fields are lists: ``listed`` ones are always
+    sent (the console's form lists every channel and image, so none checked
+    means none), others only when present."""
+    fields = {}
+    for key, value in request.form.items():
+        if key in (auth.CSRF_FIELD, *_ITEM_LISTS) or key not in _ITEM_TEXTS and not value.strip():
+            continue
+        fields[key] = value.replace("\r\n", "\n")
+    for key in _ITEM_LISTS:
+        if key in request.form or key in listed:
+            fields[key] = [value for value in request.form.getlist(key) if value.strip()]
+    return fields
+
+
+def _rebuttal(fields):
+    """The flat rebuttal fields of a form as the content service's ``rebuttal``."""
+    url, claim = fields.pop("rebuttal_url", None), fields.pop("rebuttal_claim", None)
+    if url is None and claim is None:
+        return fields
+    return dict(fields, rebuttal={"url": (url.strip() or None) if url else None, "claim": (claim or "").strip()})
+
+
+def content_item(request, update=False):
+    """A content item to create or an edit of one: JSON, or a multipart form
+    whose ``images`` parts are new images (sent on as base64)."""
+    if not _json_or_multipart(request):
+        return load(schemas.ContentItemUpdateSchema if update else schemas.ContentItemSchema, read_json(request))
+    schema = schemas.ContentItemUpdateFormSchema if update else schemas.ContentItemFormSchema
+    data = _rebuttal(load(schema, _item_form_fields(request, listed=())))
+    return dict(data, new_images=files.image_uploads(files.chosen_files(request, "images")))
+
+
+def content_editor(request, update=False):
+    """The console editor's form as ``content_item`` shapes it. The form
+    lists every channel and kept image, marks images to drop in
+    ``remove_image_ids``, and always holds the rebuttal fields (hidden unless
+    the kind is a rebuttal): for other kinds they are no rebuttal at all. A
+    new item without channels gets its kind's."""
+    fields = _item_form_fields(request, listed=_ITEM_LISTS if update else ())
+    removed = set(request.form.getlist("remove_image_ids"))
+    fields.pop("remove_image_ids", None)
+    fields.pop("then", None)
+    if update:
+        fields["image_media_ids"] = [m for m in fields["image_media_ids"] if m not in removed]
+    else:
+        fields.pop("image_media_ids", None)
+    if fields.get("kind") != "rebuttal":
+        fields.pop("rebuttal_url", None)
+        fields.pop("rebuttal_claim", None)
+    schema = schemas.ContentItemUpdateFormSchema if update else schemas.ContentItemFormSchema
+    data = _rebuttal(load(schema, fields))
+    if "rebuttal" not in data and update:
+        data["rebuttal"] = None
+    return dict(data, new_images=files.image_uploads(files.chosen_files(request, "images")))
+
+
+def editor_values(request):
+    """What the editor's form held, to show it again after a refusal."""
+    return {"kind": request.form.get("kind", ""), "section_id": request.form.get("section_id", ""),
+            **{key: request.form.get(key, "").replace("\r\n", "\n") for key in _ITEM_TEXTS},
+            "channels": request.form.getlist("channels"), "image_media_ids": request.form.getlist("image_media_ids"),
+            "remove_image_ids": request.form.getlist("remove_image_ids")}
+
+
+def audio_recording(request):
+    """A recorded bulletin from a multipart form (``file``)."""
+    if not is_multipart(request):
+        raise UnsupportedMediaType("Tệp ghi âm gửi lên dưới dạng multipart/form-data (trường «file»).")
+    data = load(schemas.AudioFormSchema, form_values(request))
+    return dict(data, **files.audio_upload(files.chosen_files(request, "file")))
+
+
+def publication_time(value):
+    """The console's "publish at" (a datetime-local field: Vietnam's wall
+    clock, "2026-04-15T07:30") as ISO 8601 with its offset; None for now."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise InvalidInput("Thời điểm xuất bản không hợp lệ (ngày và giờ, ví dụ 15/04/2026 07:30).") from err
+    return moment.replace(tzinfo=VIETNAM).isoformat() if moment.tzinfo is None else moment.isoformat()

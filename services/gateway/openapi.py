@@ -17,8 +17,9 @@ def _error(description):
 
 
 def _body(name, form=None):
-    """A JSON body, and for routes that take files, the same as multipart/form-data."""
-    content = {"application/json": {"schema": _ref(name)}}
+    """A JSON body, and for routes that take files, the same as
+    multipart/form-data (or only that, without ``name``)."""
+    content = {"application/json": {"schema": _ref(name)}} if name else {}
     if form:
         content["multipart/form-data"] = {"schema": _ref(form)}
     return {"required": True, "content": content}
@@ -66,13 +67,31 @@ TASK_STATUS = {"type": "string", "enum": ["not_started", "in_progress", "waiting
 ROLE = {"type": "string", "enum": ["district_admin", "commune_admin", "editor", "approver", "operator", "trainer",
                                    "viewer"]}
 STRING_OR_NULL = {"type": ["string", "null"]}
+CONTENT_KIND = {"type": "string", "enum": ["news", "article", "radio_bulletin", "eboard_notice", "press_release",
+                                           "rebuttal", "promotion", "human_rights"]}
+CHANNEL = {"type": "string", "enum": ["website", "social", "eboard", "radio", "province"]}
+CONTENT_STATUS = {"type": "string", "enum": ["draft", "submitted", "returned", "approved", "scheduled", "published",
+                                             "archived"]}
+CONTENT_FIELD = {"type": "string", "enum": ["kind", "section_id", "title", "summary", "body", "channels",
+                                            "image_media_ids", "rebuttal"]}
+TIME = {"type": "string", "format": "date-time"}
+TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+CONTENT_ERRORS = {
+    "403": _error("Missing role (the content service decides: editors write and submit, approvers and commune "
+                  "administrators approve, return, publish and archive), another commune, or CSRF."),
+    "404": _error("No such item (or media) in the commune."),
+    "409": _error("The item's status does not allow this step, or another revision was saved since the one "
+                  "given (CONFLICT); reload and retry."),
+}
+MEDIA_TYPES = ["image/png", "image/jpeg", "image/webp", "audio/mpeg", "audio/ogg", "audio/wav", "audio/mp4",
+               "application/octet-stream"]
 
 
 def _op(summary, responses, tags, parameters=(), body=None, form=None, public=False):
     operation = {"summary": summary, "tags": tags, "responses": responses}
     if parameters:
         operation["parameters"] = list(parameters)
-    if body:
+    if body or form:
         operation["requestBody"] = _body(body, form)
     if public:
         operation["security"] = []
@@ -351,10 +370,189 @@ SCHEMAS = {
         "properties": {"id": {"type": "string", "description": "The event id."}, "commune_id": {"type": "string"},
                        "occurred_at": {"type": "string"},
                        "kind": {"enum": ["task_status_changed", "plan_imported", "task_overdue", "task_due_soon",
-                                         "task_progress_reported"]},
+                                         "task_progress_reported", "item_approved", "item_returned",
+                                         "item_published", "item_archived", "audio_rendered"]},
                        "actor": STRING_OR_NULL, "actor_name": STRING_OR_NULL,
                        "summary": {"type": "string", "description": "One sentence, in Vietnamese."},
                        "data": {"type": "object"}},
+    },
+
+    "Section": {
+        "type": "object", "description": "A section (chuyên mục) of the commune's content.",
+        "properties": {"_id": {"type": "string"}, "commune_id": {"type": "string"}, "name": {"type": "string"},
+                       "active": {"type": "boolean", "description": "false: kept on items, refused for new ones."},
+                       "seeded": {"type": "boolean", "description": "One of the plan's themes, made on first use."},
+                       "order": {"type": "integer"}, "created_at": TIME},
+    },
+    "SectionRequest": {
+        "type": "object", "additionalProperties": False, "required": ["name"],
+        "properties": {"name": {"type": "string", "maxLength": 100,
+                                "description": "Unique in the commune, ignoring case and accents."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "CommuneRequest": {
+        "type": "object", "additionalProperties": False,
+        "description": "No fields but the commune (for district administrators); send {}.",
+        "properties": {"commune_id": STRING_OR_NULL},
+    },
+    "Rebuttal": {
+        "type": ["object", "null"], "additionalProperties": False,
+        "description": "What a rebuttal answers: the false information's address and/or the claim.",
+        "properties": {"url": {"type": ["string", "null"], "format": "uri"}, "claim": STRING_OR_NULL},
+    },
+    "ContentItemRequest": {
+        "type": "object", "additionalProperties": False, "required": ["kind", "section_id", "title"],
+        "properties": {"kind": CONTENT_KIND, "section_id": {"type": "string", "description": "An active section."},
+                       "title": {"type": "string", "maxLength": 300}, "summary": {"type": "string", "maxLength": 2000},
+                       "body": {"type": "string", "description": "Plain text; paragraphs separated by a blank line."},
+                       "channels": {"type": "array", "items": CHANNEL,
+                                    "description": "Default by kind: radio_bulletin → radio, eboard_notice → "
+                                                   "eboard, others → website and social."},
+                       "rebuttal": _ref("Rebuttal"), "commune_id": STRING_OR_NULL},
+    },
+    "ContentItemUpdateRequest": {
+        "type": "object", "additionalProperties": False, "required": ["revision"],
+        "description": "Only the fields given change; the same values make no new revision.",
+        "properties": {"revision": {"type": "integer", "minimum": 1,
+                                    "description": "The revision edited; CONFLICT if another was saved since."},
+                       "kind": CONTENT_KIND, "section_id": {"type": "string"},
+                       "title": {"type": "string", "maxLength": 300}, "summary": {"type": "string", "maxLength": 2000},
+                       "body": {"type": "string"}, "channels": {"type": "array", "items": CHANNEL},
+                       "rebuttal": _ref("Rebuttal"),
+                       "image_media_ids": {"type": "array", "items": {"type": "string"},
+                                           "description": "The images to keep, in order (others are removed)."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "ContentItemForm": {
+        "type": "object", "additionalProperties": False, "required": ["kind", "section_id", "title"],
+        "description": "A new item as multipart/form-data with its images.",
+        "properties": {"kind": CONTENT_KIND, "section_id": {"type": "string"}, "title": {"type": "string"},
+                       "summary": {"type": "string"}, "body": {"type": "string"},
+                       "channels": {"type": "array", "items": CHANNEL, "description": "Repeated field."},
+                       "rebuttal_url": {"type": "string"}, "rebuttal_claim": {"type": "string"},
+                       "images": {"type": "array", "maxItems": 10, "items": {"type": "string", "format": "binary"},
+                                  "description": "PNG, JPEG or WebP, ≤ 5 MB each; typed by their bytes (a "
+                                                 "declared type that disagrees is refused)."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "ContentItemUpdateForm": {
+        "type": "object", "additionalProperties": False, "required": ["revision"],
+        "description": "An edit as multipart/form-data; new images are appended.",
+        "properties": {"revision": {"type": "integer", "minimum": 1}, "kind": CONTENT_KIND,
+                       "section_id": {"type": "string"}, "title": {"type": "string"}, "summary": {"type": "string"},
+                       "body": {"type": "string"},
+                       "channels": {"type": "array", "items": CHANNEL, "description": "Repeated field."},
+                       "rebuttal_url": {"type": "string"}, "rebuttal_claim": {"type": "string"},
+                       "image_media_ids": {"type": "array", "items": {"type": "string"},
+                                           "description": "Repeated field: the images to keep (use JSON to "
+                                                          "remove every image)."},
+                       "images": {"type": "array", "maxItems": 10, "items": {"type": "string", "format": "binary"}},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "Audio": {
+        "type": ["object", "null"],
+        "properties": {"state": {"enum": ["rendering", "ready", "failed"]}, "source": {"enum": ["tts", "upload"]},
+                       "revision": {"type": "integer"}, "text_revision": {"type": "integer"},
+                       "current": {"type": "boolean", "description": "false: the title or body changed since."},
+                       "requested_at": TIME, "requested_by": {"type": "string"}, "started_at": TIME_OR_NULL,
+                       "finished_at": TIME_OR_NULL, "media_id": STRING_OR_NULL,
+                       "format": {"type": ["string", "null"], "examples": ["mp3", "opus"]},
+                       "duration_seconds": {"type": ["number", "null"]}, "size": {"type": ["integer", "null"]},
+                       "engine": STRING_OR_NULL, "error": {"type": ["string", "null"], "description": "Vietnamese."}},
+    },
+    "PublishedVersion": {
+        "type": ["object", "null"], "description": "The version on the channels now.",
+        "properties": {"revision": {"type": "integer"}, "kind": CONTENT_KIND, "section_id": {"type": "string"},
+                       "section_name": {"type": "string"}, "title": {"type": "string"}, "summary": {"type": "string"},
+                       "body": {"type": "string"}, "channels": {"type": "array", "items": CHANNEL},
+                       "image_media_ids": {"type": "array", "items": {"type": "string"}},
+                       "rebuttal": _ref("Rebuttal"), "audio_media_id": STRING_OR_NULL, "published_at": TIME,
+                       "published_by": {"type": "string"}},
+    },
+    "ContentItem": {
+        "type": "object",
+        "description": "The working copy (latest revision) and, once published, the published version.",
+        "properties": {"_id": {"type": "string"}, "commune_id": {"type": "string"}, "kind": CONTENT_KIND,
+                       "section_id": {"type": "string"}, "section_name": {"type": "string"},
+                       "title": {"type": "string"}, "summary": {"type": "string"}, "body": {"type": "string"},
+                       "channels": {"type": "array", "items": CHANNEL},
+                       "image_media_ids": {"type": "array", "items": {"type": "string"}},
+                       "rebuttal": _ref("Rebuttal"), "status": CONTENT_STATUS, "revision": {"type": "integer"},
+                       "text_revision": {"type": "integer"}, "created_at": TIME, "created_by": {"type": "string"},
+                       "updated_at": TIME, "updated_by": {"type": "string"},
+                       "approval": {"type": ["object", "null"]}, "returned": {"type": ["object", "null"]},
+                       "publish_at": TIME_OR_NULL, "slug": STRING_OR_NULL,
+                       "live": {"type": "boolean", "description": "Published and not archived."},
+                       "first_published_at": TIME_OR_NULL, "published": _ref("PublishedVersion"),
+                       "audio": _ref("Audio")},
+    },
+    "ContentItemDetail": {
+        "allOf": [_ref("ContentItem"), {"type": "object", "properties": {
+            "history": {"type": "array", "description": "Workflow steps, newest first.", "items": {
+                "type": "object", "properties": {
+                    "id": {"type": "string"}, "at": TIME, "by": {"type": "string"},
+                    "action": {"enum": ["edit", "submit", "approve", "return", "publish", "schedule", "unschedule",
+                                        "archive", "audio_upload"]},
+                    "revision": {"type": "integer"}, "comment": {"type": "string"},
+                    "status": {"type": "array", "items": CONTENT_STATUS, "description": "[old, new]"}}}},
+            "revisions": {"type": "array", "description": "Newest first.", "items": {
+                "type": "object", "properties": {
+                    "number": {"type": "integer"}, "at": TIME, "by": {"type": "string"},
+                    "action": {"enum": ["create", "edit"]}, "changed": {"type": "array", "items": CONTENT_FIELD}}}},
+        }}],
+    },
+    "ContentItemPage": {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": _ref("ContentItem"), "description": "Without bodies."},
+                       "total": {"type": "integer"}, "offset": {"type": "integer"}, "limit": {"type": "integer"}},
+    },
+    "Revision": {
+        "type": "object",
+        "properties": {"number": {"type": "integer"}, "at": TIME, "by": {"type": "string"},
+                       "action": {"enum": ["create", "edit"]}, "changed": {"type": "array", "items": CONTENT_FIELD},
+                       "fields": {"type": "object", "description": "kind, section_id, title, summary, body, "
+                                  "channels, image_media_ids, rebuttal as they were."}},
+    },
+    "RevisionDiff": {
+        "type": "object",
+        "properties": {
+            "item_id": {"type": "string"}, "from_revision": {"type": "integer"}, "to_revision": {"type": "integer"},
+            "changed": {"type": "array", "items": CONTENT_FIELD},
+            "fields": {"type": "object", "description": "Non-text fields that changed: {field: {old, new}}."},
+            "text": {"type": "object", "description": "Text fields that changed, word by word.",
+                     "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {
+                         "op": {"enum": ["equal", "insert", "delete", "replace"]}, "old": {"type": "string"},
+                         "new": {"type": "string"}}}}},
+            "unified": {"type": "string", "description": "A unified diff of the two revisions as text."}},
+    },
+    "ContentCommentRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"comment": {"type": "string", "maxLength": 2000}, "commune_id": STRING_OR_NULL},
+    },
+    "ApproveRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"comment": {"type": "string", "maxLength": 2000},
+                       "revision": {"type": ["integer", "null"], "minimum": 1,
+                                    "description": "The revision read; CONFLICT if it changed since."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "ReturnRequest": {
+        "type": "object", "additionalProperties": False, "required": ["comment"],
+        "properties": {"comment": {"type": "string", "maxLength": 2000, "description": "Why; required."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "PublishRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"at": {"type": ["string", "null"], "format": "date-time",
+                              "description": "With a time zone; in the future the item is scheduled. Now if left "
+                                             "out. Radio needs ready audio of the current text."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "AudioUploadForm": {
+        "type": "object", "additionalProperties": False, "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": "MP3, WAV, OGG or M4A, ≤ 20 MB; transcoded for the devices."},
+                       "commune_id": STRING_OR_NULL},
     },
 }
 
@@ -513,6 +711,125 @@ PATHS = {
             _query("limit", "How many entries.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
             COMMUNE_QUERY,
         ])},
+
+    "/api/content/sections": {
+        "get": _op(
+            "The commune's sections in display order (seeded with the plan's themes on first use).",
+            {"200": _json(_items("Section"), "Sections."), "400": _error("Invalid include_inactive."),
+             **AUTH_ERRORS},
+            ["content"], parameters=[_query("include_inactive", "Also the deactivated ones.",
+                                            {"type": "boolean", "default": False}), COMMUNE_QUERY]),
+        "post": _op(
+            "Add a section (commune administrators).",
+            {"201": _json(_ref("Section"), "Created."), **WRITE_ERRORS, **AUTH_ERRORS,
+             "409": _error("A section of that name (ignoring case and accents) exists.")},
+            ["content"], body="SectionRequest"),
+    },
+    "/api/content/sections/{section_id}/rename": {"post": _op(
+        "Rename a section (commune administrators).",
+        {"200": _json(_ref("Section"), "The section."), **WRITE_ERRORS, **AUTH_ERRORS,
+         "404": _error("No such section."), "409": _error("The name is taken.")},
+        ["content"], parameters=[_path("section_id", "Section id.")], body="SectionRequest")},
+    "/api/content/sections/{section_id}/deactivate": {"post": _op(
+        "Stop offering a section for new items (commune administrators); items keep it.",
+        {"200": _json(_ref("Section"), "The section, active false."), **WRITE_ERRORS, **AUTH_ERRORS,
+         "404": _error("No such section.")},
+        ["content"], parameters=[_path("section_id", "Section id.")], body="CommuneRequest")},
+    "/api/content/items": {
+        "get": _op(
+            "The commune's items, newest change first, filtered and searched (accents and case ignored).",
+            {"200": _json(_ref("ContentItemPage"), "A page of items."), "400": _error("Invalid filter."),
+             **AUTH_ERRORS},
+            ["content"], parameters=[
+                _query("kind", "Only this kind.", CONTENT_KIND),
+                _query("section_id", "Only this section."),
+                _query("status", "Only items in this status.", CONTENT_STATUS),
+                _query("channel", "Only items for this channel.", CHANNEL),
+                _query("q", "Title, summary or body contain this (\"quyen con nguoi\" finds \"quyền con người\")."),
+                _query("live", "Only items published now (true) or not (false).", {"type": "boolean"}),
+                _query("offset", "Items to skip.", {"type": "integer", "minimum": 0, "default": 0}),
+                _query("limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+                COMMUNE_QUERY,
+            ]),
+        "post": _op(
+            "Write a new item (editors, commune administrators): a draft, revision 1. JSON, or multipart with "
+            "images; a refused item leaves no file stored.",
+            {"201": _json(_ref("ContentItem"), "The draft."), **UPLOAD_ERRORS, **AUTH_ERRORS, **CONTENT_ERRORS},
+            ["content"], body="ContentItemRequest", form="ContentItemForm"),
+    },
+    "/api/content/items/{item_id}": {
+        "get": _op(
+            "One item with its workflow steps and revisions.",
+            {"200": _json(_ref("ContentItemDetail"), "The item."), **AUTH_ERRORS, **CONTENT_ERRORS},
+            ["content"], parameters=[_path("item_id", "Item id."), COMMUNE_QUERY]),
+        "patch": _op(
+            "Edit an item: a new revision on top of `revision`. An approved or scheduled item goes back to "
+            "submitted; a published one keeps its published version live while the new draft is worked on.",
+            {"200": _json(_ref("ContentItem"), "The item."), **UPLOAD_ERRORS, **AUTH_ERRORS, **CONTENT_ERRORS},
+            ["content"], parameters=[_path("item_id", "Item id.")], body="ContentItemUpdateRequest",
+            form="ContentItemUpdateForm"),
+    },
+    "/api/content/items/{item_id}/revisions/{number}": {"get": _op(
+        "One revision with its fields.",
+        {"200": _json(_ref("Revision"), "The revision."), "400": _error("No such revision."), **AUTH_ERRORS,
+         **CONTENT_ERRORS},
+        ["content"], parameters=[_path("item_id", "Item id."), _path("number", "Revision number (1, 2 …)."),
+                                 COMMUNE_QUERY])},
+    "/api/content/items/{item_id}/diff": {"get": _op(
+        "What changed between any two revisions: per field, word by word for the texts, and as a unified diff.",
+        {"200": _json(_ref("RevisionDiff"), "The difference."), "400": _error("Missing or unknown revision."),
+         **AUTH_ERRORS, **CONTENT_ERRORS},
+        ["content"], parameters=[
+            _path("item_id", "Item id."),
+            {**_query("from", "The older revision.", {"type": "integer", "minimum": 1}), "required": True},
+            {**_query("to", "The newer revision.", {"type": "integer", "minimum": 1}), "required": True},
+            COMMUNE_QUERY])},
+    "/api/content/items/{item_id}/submit": {"post": _op(
+        "Submit a draft or returned item for approval (editors).",
+        {"200": _json(_ref("ContentItem"), "The item, submitted."), **WRITE_ERRORS, **AUTH_ERRORS,
+         **CONTENT_ERRORS},
+        ["content"], parameters=[_path("item_id", "Item id.")], body="ContentCommentRequest")},
+    "/api/content/items/{item_id}/approve": {"post": _op(
+        "Approve a submitted item (approvers, commune administrators); emits content.item_approved.",
+        {"200": _json(_ref("ContentItem"), "The item, approved."), **WRITE_ERRORS, **AUTH_ERRORS,
+         **CONTENT_ERRORS},
+        ["content"], parameters=[_path("item_id", "Item id.")], body="ApproveRequest")},
+    "/api/content/items/{item_id}/return": {"post": _op(
+        "Return a submitted, approved or scheduled item to its writer with the reason; emits "
+        "content.item_returned.",
+        {"200": _json(_ref("ContentItem"), "The item, returned."), **WRITE_ERRORS, **AUTH_ERRORS,
+         **CONTENT_ERRORS},
+        ["content"], parameters=[_path("item_id", "Item id.")], body="ReturnRequest")},
+    "/api/content/items/{item_id}/publish": {"post": _op(
+        "Publish an approved item now, or schedule it (`at`); emits content.item_published when published.",
+        {"200": _json(_ref("ContentItem"), "The item, published or scheduled."), **WRITE_ERRORS, **AUTH_ERRORS,
+         **CONTENT_ERRORS},
+        ["content"], parameters=[_path("item_id", "Item id.")], body="PublishRequest")},
+    "/api/content/items/{item_id}/unschedule": {"post": _op(
+        "Cancel a scheduled publication: the item is approved again.",
+        {"200": _json(_ref("ContentItem"), "The item, approved."), **WRITE_ERRORS, **AUTH_ERRORS,
+         **CONTENT_ERRORS},
+        ["content"], parameters=[_path("item_id", "Item id.")], body="CommuneRequest")},
+    "/api/content/items/{item_id}/archive": {"post": _op(
+        "Archive an item: off every channel, no longer editable; emits content.item_archived.",
+        {"200": _json(_ref("ContentItem"), "The item, archived."), **WRITE_ERRORS, **AUTH_ERRORS,
+         **CONTENT_ERRORS},
+        ["content"], parameters=[_path("item_id", "Item id.")], body="ContentCommentRequest")},
+    "/api/content/items/{item_id}/audio": {"post": _op(
+        "Read the title and body aloud (text-to-speech, in the background); content.audio_rendered when done.",
+        {"202": _json(_ref("ContentItem"), "The item, audio.state rendering."),
+         "400": _error("Text the speech engine cannot read (empty, only symbols, too long); nothing is stored."),
+         "415": WRITE_ERRORS["415"], **AUTH_ERRORS, **CONTENT_ERRORS},
+        ["content"], parameters=[_path("item_id", "Item id.")], body="CommuneRequest")},
+    "/api/content/items/{item_id}/audio/upload": {"post": _op(
+        "A recording of the bulletin becomes the item's audio (editors); approval must hear it again.",
+        {"200": _json(_ref("ContentItem"), "The item with ready audio."), **UPLOAD_ERRORS, **AUTH_ERRORS,
+         **CONTENT_ERRORS},
+        ["content"], parameters=[_path("item_id", "Item id.")], form="AudioUploadForm")},
+    "/api/content/media/{media_id}": {"get": _op(
+        "An image or audio of the caller's commune, shown inline (nosniff; unknown types as attachments).",
+        {"200": _file("The file.", MEDIA_TYPES), **AUTH_ERRORS, "404": _error("No such media in the commune.")},
+        ["content"], parameters=[_path("media_id", "Media id."), COMMUNE_QUERY])},
 }
 
 DOCUMENT = {
@@ -524,12 +841,15 @@ DOCUMENT = {
             "HTTP JSON API of TinXã, the commune source-information system. People sign in at "
             "/api/auth/login and send the session cookie (and, for writes, the X-CSRF-Token header); "
             "machines send an API key. Every response carries X-Request-Id. Errors are "
-            '{"error": CODE, "message": "…"} with a Vietnamese message.'
+            '{"error": CODE, "message": "…"} with a Vietnamese message. Public, without sign-in and outside '
+            "this API: each commune's feeds GET /feeds/{commune_id}/atom.xml (Atom 1.0) and "
+            "/feeds/{commune_id}/feed.json (JSON Feed 1.1), item pages /p/{commune_id}/{item_id} and media "
+            "/p/{commune_id}/media/{media_id} (published versions of live items only)."
         ),
     },
     "servers": [{"url": "/"}],
     "security": [{"session": []}, {"bearer": []}, {"apiKey": []}],
-    "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "reports", "activity")],
+    "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "reports", "activity", "content")],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

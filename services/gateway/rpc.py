@@ -2,9 +2,12 @@
 
 nameko's ``RpcProxy`` waits for a reply forever; behind an HTTP request that
 means a browser spinning until the proxy gives up. Here a call that gets no
-reply within ``RPC_TIMEOUT_SECONDS`` raises ServiceUnavailable (503).
+reply within ``RPC_TIMEOUT_SECONDS`` raises ServiceUnavailable (503), and so
+does a call to a service that is not running at all (nameko finds no queue
+for it and raises UnknownService).
 """
 import eventlet
+from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
 
 from services.gateway.errors import ServiceUnavailable
@@ -35,6 +38,9 @@ class _TimedServiceProxy:
                 {"service": self._service_name},
             )
             with eventlet.Timeout(self._timeout, late):
-                return method(*args, **kwargs)
+                try:
+                    return method(*args, **kwargs)
+                except UnknownService as err:
+                    raise late from err
 
         return call

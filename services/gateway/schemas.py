@@ -269,3 +269,141 @@ class CommuneQuerySchema(Strict):
 class ActivityQuerySchema(Strict):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     commune_id = _commune_id()
+
+
+# --- content (services/content/API.md): the content service checks values
+# (kinds, sections, lengths, links, files); these schemas shape what reaches
+# it, refuse unknown fields and say in Vietnamese what a request lacks.
+
+def _required_choice(missing):
+    return fields.String(required=True, validate=validate.Length(min=1, max=64, error=missing),
+                         error_messages={"required": missing, "null": missing})
+
+
+def _revision(messages=None, **kwargs):
+    return fields.Integer(validate=validate.Range(min=1), error_messages={
+        "invalid": "Số bản sửa (revision) phải là số nguyên dương.", **(messages or {})}, **kwargs)
+
+
+KIND_MISSING = "Hãy chọn loại tin (kind)."
+SECTION_MISSING = "Hãy chọn chuyên mục (section_id)."
+TITLE_MISSING = "Hãy nhập tiêu đề (title)."
+REVISION_MISSING = ("Thiếu số bản sửa đang sửa (revision): nó cho biết bạn sửa trên bản nào, "
+                    "để không ghi đè thay đổi của người khác.")
+
+
+class RebuttalSchema(Strict):
+    """What a rebuttal (đính chính) answers: the false information's address and/or the claim."""
+
+    url = fields.String(load_default=None, allow_none=True)
+    claim = fields.String(load_default=None, allow_none=True)
+
+
+class ContentItemSchema(Strict):
+    """A new content item as JSON; its images come as multipart parts
+    (``ContentItemFormSchema``). Left-out fields take the content service's
+    defaults (channels by kind)."""
+
+    kind = _required_choice(KIND_MISSING)
+    section_id = _required_choice(SECTION_MISSING)
+    title = fields.String(required=True, error_messages={"required": TITLE_MISSING, "null": TITLE_MISSING})
+    summary = fields.String()
+    body = fields.String()
+    channels = fields.List(fields.String())
+    rebuttal = fields.Nested(RebuttalSchema, allow_none=True)
+    commune_id = _commune_id()
+
+
+class ContentItemUpdateSchema(Strict):
+    """An edit as JSON: ``revision`` is the one the editor edited; only the
+    fields given change; ``image_media_ids`` keeps, reorders or removes images."""
+
+    revision = _revision({"required": REVISION_MISSING, "null": REVISION_MISSING}, required=True)
+    kind = fields.String()
+    section_id = fields.String()
+    title = fields.String()
+    summary = fields.String()
+    body = fields.String()
+    channels = fields.List(fields.String())
+    rebuttal = fields.Nested(RebuttalSchema, allow_none=True)
+    image_media_ids = fields.List(fields.String())
+    commune_id = _commune_id()
+
+
+class ContentItemFormSchema(Strict):
+    """A new item as a multipart form: the fields flat (``channels``
+    repeated, the rebuttal as ``rebuttal_url``/``rebuttal_claim``), the
+    images as ``images`` parts."""
+
+    kind = _required_choice(KIND_MISSING)
+    section_id = _required_choice(SECTION_MISSING)
+    title = fields.String(required=True, error_messages={"required": TITLE_MISSING})
+    summary = fields.String()
+    body = fields.String()
+    channels = fields.List(fields.String())
+    rebuttal_url = fields.String()
+    rebuttal_claim = fields.String()
+    commune_id = _commune_id()
+
+
+class ContentItemUpdateFormSchema(Strict):
+    """An edit as a multipart form (new images as ``images`` parts)."""
+
+    revision = _revision({"required": REVISION_MISSING}, required=True)
+    kind = fields.String()
+    section_id = fields.String()
+    title = fields.String()
+    summary = fields.String()
+    body = fields.String()
+    channels = fields.List(fields.String())
+    rebuttal_url = fields.String()
+    rebuttal_claim = fields.String()
+    image_media_ids = fields.List(fields.String())
+    commune_id = _commune_id()
+
+
+class SectionSchema(Strict):
+    name = fields.String(required=True, error_messages={"required": "Hãy nhập tên chuyên mục (name)."})
+    commune_id = _commune_id()
+
+
+class SectionQuerySchema(Strict):
+    include_inactive = fields.Boolean(load_default=False)
+    commune_id = _commune_id()
+
+
+class ContentCommentSchema(Strict):
+    """A workflow step with an optional comment (submit, archive)."""
+
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    commune_id = _commune_id()
+
+
+class ApproveSchema(ContentCommentSchema):
+    """``revision``: the one the approver read (refused if it changed since)."""
+
+    revision = _revision(load_default=None, allow_none=True)
+
+
+class ReturnSchema(Strict):
+    comment = _required_text(2000, "Hãy ghi lý do trả lại để người viết biết cần sửa gì.")
+    commune_id = _commune_id()
+
+
+class PublishSchema(Strict):
+    """``at``: when to publish (ISO 8601 with a time zone); now if left out."""
+
+    at = fields.String(load_default=None, allow_none=True)
+    commune_id = _commune_id()
+
+
+class DiffQuerySchema(Strict):
+    from_revision = _revision({"required": "Hãy chọn bản sửa để so sánh (from)."}, required=True, data_key="from")
+    to_revision = _revision({"required": "Hãy chọn bản sửa để so sánh (to)."}, required=True, data_key="to")
+    commune_id = _commune_id()
+
+
+class AudioFormSchema(Strict):
+    """The fields beside the recording (``file``) of an audio upload."""
+
+    commune_id = _commune_id()

@@ -6,6 +6,7 @@ Every request is authenticated here (session cookie or API key) and the
 caller is put into the nameko context data before other services are called,
 so they authorise on it. Errors become replies in ``entrypoints``.
 """
+import dataclasses
 import logging
 import math
 import secrets
@@ -28,22 +29,30 @@ from shared.mongo import Store
 from shared.observability import Observability
 from shared.timeutil import iso, local_today, utcnow
 
-from services.gateway import auth, console, domain, files, forms, i18n, schemas
+from services.gateway import auth, console, domain, feeds, files, forms, i18n, schemas
 from services.gateway.cookies import CookieJar
 from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, describe, page
 from services.gateway.errors import CsrfRejected, RateLimited
+from services.gateway.feeds import PublicSite
 from services.gateway.openapi import DOCUMENT
 from services.gateway.repository import (
     ActivityRepository, ApiKeyRepository, CommuneRepository, LoginAttemptRepository, UserRepository,
 )
 from services.gateway.rpc import TimedRpcProxy
-from services.gateway.web import json_response, query, read_json, redirect, safe_next
+from services.gateway.web import PUBLIC_CACHE, json_response, query, read_json, redirect, safe_next
 
 log = logging.getLogger(__name__)
 
 TASKS_PAGE_SIZE = 50
 OVERVIEW_ACTIVITY = 10
 TASK_LIST_FILTERS = ("plan_id", "status", "part", "agency", "agency_id", "due", "q")
+CONTENT_PAGE_SIZE = 50
+CONTENT_LIST_FILTERS = ("kind", "section_id", "status", "channel", "q")
+# the approval queue shows every item waiting, up to the content service's page limit
+REVIEW_QUEUE_LIMIT = 200
+PUBLIC_INDEX_LENGTH = 50
+# while text-to-speech runs, the item page reloads itself (pages carry no scripts)
+AUDIO_REFRESH_SECONDS = 5
 # argon2 costs ~0.1–0.2 s of CPU and 64 MiB per check: run it off the event
 # loop (so other requests go on), at most two at a time (so memory stays bounded).
 _password_checks = Semaphore(2)
@@ -71,6 +80,7 @@ class GatewayService:
     config = Config()
     cookies = CookieJar()
     tasks = TimedRpcProxy("tasks")
+    content = TimedRpcProxy("content")
     communes = Store(CommuneRepository)
     users = Store(UserRepository)
     api_keys = Store(ApiKeyRepository)
@@ -187,26 +197,48 @@ class GatewayService:
 
     # --- activity feed, from other services' events --------------------------
 
+    def _record_activity(self, kind, event):
+        self.activity.record(domain.activity_entry(kind, event, self._actor_name(event.get("actor"))))
+
     @event_handler("tasks", "task_status_changed")
     def on_task_status_changed(self, event):
-        self.activity.record(domain.activity_entry("task_status_changed", event, self._actor_name(event.get("actor"))))
+        self._record_activity("task_status_changed", event)
 
     @event_handler("tasks", "plan_imported")
     def on_plan_imported(self, event):
-        self.activity.record(domain.activity_entry("plan_imported", event, self._actor_name(event.get("actor"))))
+        self._record_activity("plan_imported", event)
 
     @event_handler("tasks", "task_overdue")
     def on_task_overdue(self, event):
-        self.activity.record(domain.activity_entry("task_overdue", event, self._actor_name(event.get("actor"))))
+        self._record_activity("task_overdue", event)
 
     @event_handler("tasks", "task_due_soon")
     def on_task_due_soon(self, event):
-        self.activity.record(domain.activity_entry("task_due_soon", event, self._actor_name(event.get("actor"))))
+        self._record_activity("task_due_soon", event)
 
     @event_handler("tasks", "task_progress_reported")
     def on_task_progress_reported(self, event):
-        self.activity.record(domain.activity_entry("task_progress_reported", event,
-                                                   self._actor_name(event.get("actor"))))
+        self._record_activity("task_progress_reported", event)
+
+    @event_handler("content", "item_approved")
+    def on_content_item_approved(self, event):
+        self._record_activity("item_approved", event)
+
+    @event_handler("content", "item_returned")
+    def on_content_item_returned(self, event):
+        self._record_activity("item_returned", event)
+
+    @event_handler("content", "item_published")
+    def on_content_item_published(self, event):
+        self._record_activity("item_published", event)
+
+    @event_handler("content", "item_archived")
+    def on_content_item_archived(self, event):
+        self._record_activity("item_archived", event)
+
+    @event_handler("content", "audio_rendered")
+    def on_content_audio_rendered(self, event):
+        self._record_activity("audio_rendered", event)
 
     # --- HTTP API -------------------------------------------------------------
 
@@ -420,6 +452,188 @@ class GatewayService:
         entries = self.activity.recent(caller.commune_for(data["commune_id"]), data["limit"])
         return json_response({"items": [domain.public_activity(e) for e in entries]})
 
+    # --- HTTP API: content (services/content/API.md) ----------------------------------
+    # The content service authorises every call on the caller it receives
+    # (which roles may edit, review, publish); the gateway authenticates,
+    # scopes the commune and shapes the request.
+
+    def _content_caller(self, request):
+        return self._authenticate(request).caller.require(*domain.READ_ROLES)
+
+    def _content_step(self, request, item_id, schema, step, status=200):
+        """A workflow step on an item: ``step(request)`` is the RPC."""
+        caller = self._content_caller(request)
+        data = load(schema, read_json(request))
+        return json_response(step(dict(data, item_id=item_id, commune_id=caller.commune_for(data["commune_id"]))),
+                             status)
+
+    @api("GET", "/api/content/sections")
+    def list_content_sections(self, request):
+        caller = self._content_caller(request)
+        data = load(schemas.SectionQuerySchema, query(request))
+        return json_response({"items": self.content.list_sections(
+            caller.commune_for(data["commune_id"]), include_inactive=data["include_inactive"])})
+
+    @api("POST", "/api/content/sections")
+    def create_content_section(self, request):
+        caller = self._content_caller(request)
+        data = load(schemas.SectionSchema, read_json(request))
+        return json_response(self.content.create_section(
+            dict(data, commune_id=caller.commune_for(data["commune_id"]))), 201)
+
+    @api("POST", "/api/content/sections/<section_id>/rename")
+    def rename_content_section(self, request, section_id):
+        caller = self._content_caller(request)
+        data = load(schemas.SectionSchema, read_json(request))
+        return json_response(self.content.rename_section(
+            dict(data, section_id=section_id, commune_id=caller.commune_for(data["commune_id"]))))
+
+    @api("POST", "/api/content/sections/<section_id>/deactivate")
+    def deactivate_content_section(self, request, section_id):
+        """A section no longer offered for new items; existing ones keep it."""
+        caller = self._content_caller(request)
+        data = load(schemas.CommuneQuerySchema, read_json(request))
+        return json_response(self.content.deactivate_section(
+            {"section_id": section_id, "commune_id": caller.commune_for(data["commune_id"])}))
+
+    @api("GET", "/api/content/items")
+    def list_content_items(self, request):
+        """Filters and the accent-insensitive search go to the content service as given (it validates them)."""
+        caller = self._content_caller(request)
+        filters = query(request)
+        filters["commune_id"] = caller.commune_for(filters.get("commune_id"))
+        return json_response(self.content.list_items(filters))
+
+    @api("POST", "/api/content/items", uploads=True)
+    def create_content_item(self, request):
+        """A new draft: JSON, or a multipart form with images."""
+        caller = self._content_caller(request)
+        data = forms.content_item(request)
+        return json_response(self.content.create_item(
+            dict(data, commune_id=caller.commune_for(data["commune_id"]))), 201)
+
+    @api("GET", "/api/content/items/<item_id>")
+    def get_content_item(self, request, item_id):
+        caller = self._content_caller(request)
+        data = load(schemas.CommuneQuerySchema, query(request))
+        return json_response(self.content.get_item(item_id, caller.commune_for(data["commune_id"])))
+
+    @api("PATCH", "/api/content/items/<item_id>", uploads=True)
+    def update_content_item(self, request, item_id):
+        """A new revision: JSON, or a multipart form with new images."""
+        caller = self._content_caller(request)
+        data = forms.content_item(request, update=True)
+        return json_response(self.content.update_item(
+            dict(data, item_id=item_id, commune_id=caller.commune_for(data["commune_id"]))))
+
+    @api("GET", "/api/content/items/<item_id>/revisions/<int:number>")
+    def get_content_revision(self, request, item_id, number):
+        caller = self._content_caller(request)
+        data = load(schemas.CommuneQuerySchema, query(request))
+        return json_response(self.content.get_revision(item_id, number, caller.commune_for(data["commune_id"])))
+
+    @api("GET", "/api/content/items/<item_id>/diff")
+    def diff_content_revisions(self, request, item_id):
+        caller = self._content_caller(request)
+        data = load(schemas.DiffQuerySchema, query(request))
+        return json_response(self.content.diff_revisions(
+            item_id, data["from_revision"], data["to_revision"], caller.commune_for(data["commune_id"])))
+
+    @api("POST", "/api/content/items/<item_id>/submit")
+    def submit_content_item(self, request, item_id):
+        return self._content_step(request, item_id, schemas.ContentCommentSchema, self.content.submit_item)
+
+    @api("POST", "/api/content/items/<item_id>/approve")
+    def approve_content_item(self, request, item_id):
+        return self._content_step(request, item_id, schemas.ApproveSchema, self.content.approve_item)
+
+    @api("POST", "/api/content/items/<item_id>/return")
+    def return_content_item(self, request, item_id):
+        return self._content_step(request, item_id, schemas.ReturnSchema, self.content.return_item)
+
+    @api("POST", "/api/content/items/<item_id>/publish")
+    def publish_content_item(self, request, item_id):
+        """Publish now, or at ``at`` (then the item is scheduled)."""
+        return self._content_step(request, item_id, schemas.PublishSchema, self.content.publish_item)
+
+    @api("POST", "/api/content/items/<item_id>/unschedule")
+    def unschedule_content_item(self, request, item_id):
+        return self._content_step(request, item_id, schemas.CommuneQuerySchema, self.content.unschedule_item)
+
+    @api("POST", "/api/content/items/<item_id>/archive")
+    def archive_content_item(self, request, item_id):
+        return self._content_step(request, item_id, schemas.ContentCommentSchema, self.content.archive_item)
+
+    @api("POST", "/api/content/items/<item_id>/audio")
+    def request_content_audio(self, request, item_id):
+        """Text-to-speech of the item, in the background: 202 while it renders."""
+        return self._content_step(request, item_id, schemas.CommuneQuerySchema, self.content.request_audio, 202)
+
+    @api("POST", "/api/content/items/<item_id>/audio/upload", uploads=True)
+    def upload_content_audio(self, request, item_id):
+        """A recording of the bulletin (multipart ``file``) becomes the item's audio."""
+        caller = self._content_caller(request)
+        data = forms.audio_recording(request)
+        return json_response(self.content.upload_audio(
+            dict(data, item_id=item_id, commune_id=caller.commune_for(data["commune_id"]))))
+
+    @api("GET", "/api/content/media/<media_id>")
+    def content_media(self, request, media_id):
+        """An image or audio of the caller's commune (the content service checks whose it is)."""
+        caller = self._content_caller(request)
+        data = load(schemas.CommuneQuerySchema, query(request))
+        return files.media_download(self.content.get_media(media_id, caller.commune_for(data["commune_id"])))
+
+    # --- public: the commune's feeds, pages and media (no sign-in) ---------------------
+
+    def _public_site(self, request, commune_id):
+        """The commune's public addresses, on ``PUBLIC_BASE_URL`` if set."""
+        commune = self.communes.get(commune_id)
+        base = self.config.get("PUBLIC_BASE_URL") or request.host_url
+        return commune, PublicSite(str(base), commune["_id"])
+
+    @api("GET", "/feeds/<commune_id>/atom.xml")
+    def atom_feed(self, request, commune_id):
+        commune, site = self._public_site(request, commune_id)
+        body = feeds.atom(commune, self.content.feed_items(commune["_id"], feeds.FEED_LENGTH), site)
+        return Response(body, content_type=feeds.ATOM_TYPE, headers={"Cache-Control": PUBLIC_CACHE})
+
+    @api("GET", "/feeds/<commune_id>/feed.json")
+    def json_feed(self, request, commune_id):
+        commune, site = self._public_site(request, commune_id)
+        body = feeds.json_feed(commune, self.content.feed_items(commune["_id"], feeds.FEED_LENGTH), site)
+        return Response(body, content_type=feeds.JSON_FEED_TYPE, headers={"Cache-Control": PUBLIC_CACHE})
+
+    def _public_page(self, request, template, **context):
+        response = console.render(template, request, console.request_language(request), **context)
+        response.headers["Cache-Control"] = PUBLIC_CACHE
+        return response
+
+    @page("GET", "/p/<commune_id>")
+    def public_index(self, request, commune_id):
+        """The commune's latest published news, for people and for the feeds' alternate link."""
+        commune, site = self._public_site(request, commune_id)
+        return self._public_page(request, "public_index.html", commune=commune, site=site,
+                                 entries=self.content.feed_items(commune["_id"], PUBLIC_INDEX_LENGTH))
+
+    @page("GET", "/p/<commune_id>/<item_id>")
+    def public_item(self, request, commune_id, item_id):
+        """The published version of a live item on the website or social pages; a
+        newer draft, an unpublished or archived item is not found."""
+        commune, site = self._public_site(request, commune_id)
+        self.caller.act_as(auth.public_reader(commune["_id"]))
+        item = self.content.get_item(item_id, commune["_id"])
+        if not item.get("live") or not domain.on_web(item.get("published")):
+            raise NotFound("Không tìm thấy tin này.", {"item_id": item_id})
+        return self._public_page(request, "public_item.html", commune=commune, site=site, item_id=item["_id"],
+                                 version=item["published"], first_published_at=item.get("first_published_at"))
+
+    @page("GET", "/p/<commune_id>/media/<media_id>")
+    def public_media(self, request, commune_id, media_id):
+        """An image or audio of a live item's published version (the content service checks)."""
+        commune, _ = self._public_site(request, commune_id)
+        return files.media_download(self.content.get_media(media_id, commune["_id"], public=True), public=True)
+
     # --- console --------------------------------------------------------------
 
     def _console_identity(self, request):
@@ -443,6 +657,7 @@ class GatewayService:
             "csrf_token": identity.csrf_token,
             "active": active,
             "link": partial(_link, identity.caller, commune),
+            "can": identity.caller.has_any,
             # a district administrator's forms carry the commune they work on
             "district_commune_id": commune["_id"] if commune and identity.caller.is_district else None,
         }
@@ -542,7 +757,7 @@ class GatewayService:
         lang = console.request_language(request, identity.user)
         activity = [
             {"when": entry["occurred_at"], "text": domain.describe_activity(entry, lang),
-             "task_id": entry["data"].get("task_id")}
+             "href": domain.activity_link(entry)}
             for entry in self.activity.recent(commune["_id"], OVERVIEW_ACTIVITY)
         ]
         return self._render(request, identity, "overview.html", "overview", commune,
@@ -755,6 +970,260 @@ class GatewayService:
             return self._report_form(request, identity, commune, values, _refusal(err))
         return files.report_download(report)
 
+    # --- console: content (nội dung) ----------------------------------------------------
+
+    def _content_page(self, request, roles=domain.READ_ROLES):
+        """``(identity, commune, lang)`` of a content page, or None while a
+        district administrator has not picked a commune."""
+        identity, commune = self._page_context(request, roles)
+        if commune is None:
+            return None
+        return identity, commune, console.request_language(request, identity.user)
+
+    def _item_link(self, identity, commune, item_id, tail=""):
+        return _link(identity.caller, commune, f"/content/{quote(item_id, safe='')}{tail}")
+
+    @page("GET", "/content")
+    def content_page(self, request):
+        """The commune's items: search (accents ignored), filters, the feeds' addresses."""
+        context = self._content_page(request)
+        if context is None:
+            return redirect("/")
+        identity, commune, _ = context
+        filters = {k: v.strip() for k, v in query(request).items() if k in CONTENT_LIST_FILTERS}
+        page_number = _page_number(request.args.get("page"))
+        offset = (page_number - 1) * CONTENT_PAGE_SIZE
+        result = self.content.list_items(dict(filters, commune_id=commune["_id"], offset=offset,
+                                              limit=CONTENT_PAGE_SIZE))
+        _, site = self._public_site(request, commune["_id"])
+        return self._render(request, identity, "content_list.html", "content", commune, result=result,
+                            filters=filters, page_number=page_number, site=site,
+                            sections=self.content.list_sections(commune["_id"], include_inactive=True))
+
+    def _editor(self, request, identity, commune, values, item=None, error=None, revision=None, stale=None):
+        """The editor: new (``item`` None) or an edit of ``item`` on top of
+        ``revision`` (the item's own unless said); ``values`` are what the form
+        shows, ``stale`` the newer revision someone saved meanwhile."""
+        sections = [section for section in self.content.list_sections(commune["_id"], include_inactive=True)
+                    if section["active"] or section["_id"] == values.get("section_id")]
+        return self._render(request, identity, "content_editor.html", "content", commune,
+                            status=error.status if error else 200, error=error.message if error else None,
+                            item=item, values=values, sections=sections, stale=stale,
+                            revision=revision or (item["revision"] if item else None))
+
+    @page("GET", "/content/new")
+    def content_new_page(self, request):
+        context = self._content_page(request, domain.CONTENT_EDIT_ROLES)
+        if context is None:
+            return redirect("/")
+        identity, commune, _ = context
+        kind = request.args.get("kind")
+        kind = kind if kind in domain.CONTENT_KINDS else domain.CONTENT_KINDS[0]
+        values = {"kind": kind, "section_id": request.args.get("section_id", ""), "title": "", "summary": "",
+                  "body": "", "rebuttal_url": "", "rebuttal_claim": "", "image_media_ids": [],
+                  "channels": list(domain.default_channels(kind)), "remove_image_ids": []}
+        return self._editor(request, identity, commune, values)
+
+    @page("POST", "/content/new", uploads=True)
+    def content_create_submit(self, request):
+        context = self._content_page(request, domain.CONTENT_EDIT_ROLES)
+        if context is None:
+            return redirect("/")
+        identity, commune, lang = context
+        try:
+            item = self.content.create_item(dict(forms.content_editor(request), commune_id=commune["_id"]))
+        except EXPECTED_EXCEPTIONS as err:
+            return self._editor(request, identity, commune, forms.editor_values(request), error=_refusal(err))
+        return self._after_save(request, identity, commune, lang, item, "content.created_item")
+
+    def _after_save(self, request, identity, commune, lang, item, saved_key):
+        """Back to the item; "save and submit" submits the saved revision too."""
+        response = redirect(self._item_link(identity, commune, item["_id"]))
+        message = i18n.t(saved_key, lang, title=item["title"], revision=item["revision"])
+        if request.form.get("then") == "submit":
+            try:
+                self.content.submit_item({"item_id": item["_id"], "comment": "", "commune_id": commune["_id"]})
+            except EXPECTED_EXCEPTIONS as err:
+                self.cookies.set_flash(response, "error", f"{message} {_refusal(err).message}")
+                return response
+            message = i18n.t("content.saved_and_submitted", lang, title=item["title"])
+        self.cookies.set_flash(response, "ok", message)
+        return response
+
+    @page("GET", "/content/<item_id>/edit")
+    def content_edit_page(self, request, item_id):
+        context = self._content_page(request, domain.CONTENT_EDIT_ROLES)
+        if context is None:
+            return redirect("/")
+        identity, commune, _ = context
+        item = self.content.get_item(item_id, commune["_id"])
+        return self._editor(request, identity, commune, _editor_values(item), item=item)
+
+    @page("POST", "/content/<item_id>/edit", uploads=True)
+    def content_edit_submit(self, request, item_id):
+        """A new revision; when someone saved another since this one was read,
+        the form comes back with the writer's text and what changed meanwhile."""
+        context = self._content_page(request, domain.CONTENT_EDIT_ROLES)
+        if context is None:
+            return redirect("/")
+        identity, commune, lang = context
+        try:
+            data = forms.content_editor(request, update=True)
+            item = self.content.update_item(dict(data, item_id=item_id, commune_id=commune["_id"]))
+        except EXPECTED_EXCEPTIONS as err:
+            refusal = _refusal(err)
+            current = self.content.get_item(item_id, commune["_id"])
+            edited = _int_or_none(request.form.get("revision"))
+            if refusal.status == 409 and edited and current["revision"] != edited:
+                # saving again is the writer's choice, made on top of the newer revision
+                message = i18n.t("editor.stale", lang, edited=edited, revision=current["revision"],
+                                 by=current["updated_by"], time=console.local_time(current["updated_at"]))
+                return self._editor(request, identity, commune, forms.editor_values(request), item=current,
+                                    error=dataclasses.replace(refusal, message=message),
+                                    stale=dict(current, edited=edited))
+            return self._editor(request, identity, commune, forms.editor_values(request), item=current,
+                                error=refusal, revision=edited)
+        return self._after_save(request, identity, commune, lang, item, "content.saved")
+
+    @page("GET", "/content/<item_id>")
+    def content_item_page(self, request, item_id):
+        context = self._content_page(request)
+        if context is None:
+            return redirect("/")
+        identity, commune, _ = context
+        item = self.content.get_item(item_id, commune["_id"])
+        _, site = self._public_site(request, commune["_id"])
+        rendering = (item.get("audio") or {}).get("state") == "rendering"
+        return self._render(request, identity, "content_item.html", "content", commune, item=item, site=site,
+                            actions=domain.content_actions(item, identity.caller),
+                            public=item.get("live") and domain.on_web(item.get("published")),
+                            refresh=AUDIO_REFRESH_SECONDS if rendering else None)
+
+    @page("GET", "/content/<item_id>/history")
+    def content_history_page(self, request, item_id):
+        """The item's revisions and steps, and the difference between any two revisions."""
+        context = self._content_page(request)
+        if context is None:
+            return redirect("/")
+        identity, commune, _ = context
+        item = self.content.get_item(item_id, commune["_id"])
+        wanted = (_int_or_none(request.args.get("from")), _int_or_none(request.args.get("to")))
+        default = (item["revision"] - 1, item["revision"]) if item["revision"] > 1 else (None, None)
+        chosen = wanted if all(wanted) else default
+        diff = self.content.diff_revisions(item_id, chosen[0], chosen[1], commune["_id"]) if all(chosen) else None
+        names = {s["_id"]: s["name"] for s in self.content.list_sections(commune["_id"], include_inactive=True)}
+        return self._render(request, identity, "content_history.html", "content", commune, item=item, diff=diff,
+                            chosen=chosen, section_names=names)
+
+    def _content_form(self, request, item_id, action, success):
+        """A form of the item page: ``action(values, commune)`` is the step;
+        back on the item, ``success(item, lang)`` or the refusal is shown."""
+        context = self._content_page(request)
+        if context is None:
+            return redirect("/")
+        identity, commune, lang = context
+        return self._after_form(self._item_link(identity, commune, item_id),
+                                lambda: action(forms.form_values(request), commune),
+                                lambda item: success(item, lang))
+
+    @page("POST", "/content/<item_id>/<any(submit, approve, return, publish, unschedule, archive):step>")
+    def content_step_submit(self, request, item_id, step):
+        """The workflow buttons; the content service decides whether the caller
+        and the item's status allow the step."""
+        schema, rpc_method = {
+            "submit": (schemas.ContentCommentSchema, self.content.submit_item),
+            "approve": (schemas.ApproveSchema, self.content.approve_item),
+            "return": (schemas.ReturnSchema, self.content.return_item),
+            "publish": (schemas.PublishSchema, self.content.publish_item),
+            "unschedule": (schemas.CommuneQuerySchema, self.content.unschedule_item),
+            "archive": (schemas.ContentCommentSchema, self.content.archive_item),
+        }[step]
+
+        def act(values, commune):
+            if step == "publish":
+                values = dict(values, at=forms.publication_time(values.get("at")))
+            data = load(schema, values)
+            return rpc_method(dict(data, item_id=item_id, commune_id=commune["_id"]))
+
+        def done(item, lang):
+            key = "content.step.scheduled" if item["status"] == "scheduled" and step == "publish" else \
+                f"content.step.{step}"
+            return i18n.t(key, lang, title=item["title"], time=console.local_time(item.get("publish_at")))
+
+        return self._content_form(request, item_id, act, done)
+
+    @page("POST", "/content/<item_id>/audio")
+    def content_audio_submit(self, request, item_id):
+        def render(values, commune):
+            return self.content.request_audio({"item_id": item_id, "commune_id": commune["_id"]})
+
+        return self._content_form(request, item_id, render, lambda item, lang: i18n.t("audio.requested", lang))
+
+    @page("POST", "/content/<item_id>/audio/upload", uploads=True)
+    def content_audio_upload_submit(self, request, item_id):
+        def upload(values, commune):
+            return self.content.upload_audio(dict(forms.audio_recording(request), item_id=item_id,
+                                                  commune_id=commune["_id"]))
+
+        return self._content_form(request, item_id, upload, lambda item, lang: i18n.t(
+            "audio.uploaded", lang, duration=domain.duration(item["audio"]["duration_seconds"])))
+
+    @page("GET", "/content/review")
+    def content_review_page(self, request):
+        """The approval queue (hàng chờ duyệt): submitted items, the longest waiting first."""
+        context = self._content_page(request, domain.CONTENT_REVIEW_ROLES)
+        if context is None:
+            return redirect("/")
+        identity, commune, _ = context
+        waiting = self.content.list_items({"status": "submitted", "limit": REVIEW_QUEUE_LIMIT,
+                                           "commune_id": commune["_id"]})
+        items = sorted(waiting["items"], key=lambda item: item["updated_at"])
+        return self._render(request, identity, "content_review.html", "review", commune, items=items,
+                            total=waiting["total"])
+
+    @page("GET", "/content/sections")
+    def content_sections_page(self, request):
+        context = self._content_page(request, domain.CONTENT_ADMIN_ROLES)
+        if context is None:
+            return redirect("/")
+        identity, commune, _ = context
+        return self._render(request, identity, "content_sections.html", "content", commune,
+                            sections=self.content.list_sections(commune["_id"], include_inactive=True))
+
+    def _section_form(self, request, action, success):
+        context = self._content_page(request, domain.CONTENT_ADMIN_ROLES)
+        if context is None:
+            return redirect("/")
+        identity, commune, lang = context
+        return self._after_form(_link(identity.caller, commune, "/content/sections"),
+                                lambda: action(forms.form_values(request), commune),
+                                lambda section: success(section, lang))
+
+    @page("POST", "/content/sections")
+    def content_section_create_submit(self, request):
+        def create(values, commune):
+            return self.content.create_section(dict(load(schemas.SectionSchema, values), commune_id=commune["_id"]))
+
+        return self._section_form(request, create, lambda section, lang: i18n.t(
+            "sections.created", lang, name=section["name"]))
+
+    @page("POST", "/content/sections/<section_id>/rename")
+    def content_section_rename_submit(self, request, section_id):
+        def rename(values, commune):
+            data = load(schemas.SectionSchema, values)
+            return self.content.rename_section(dict(data, section_id=section_id, commune_id=commune["_id"]))
+
+        return self._section_form(request, rename, lambda section, lang: i18n.t(
+            "sections.renamed", lang, name=section["name"]))
+
+    @page("POST", "/content/sections/<section_id>/deactivate")
+    def content_section_deactivate_submit(self, request, section_id):
+        def deactivate(values, commune):
+            return self.content.deactivate_section({"section_id": section_id, "commune_id": commune["_id"]})
+
+        return self._section_form(request, deactivate, lambda section, lang: i18n.t(
+            "sections.deactivated", lang, name=section["name"]))
+
 
 def _check_csrf(request, session):
     """A write made with a session cookie must echo the session's CSRF token."""
@@ -790,3 +1259,20 @@ def _page_number(value):
         return max(1, int(value or 1))
     except ValueError:
         return 1
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _editor_values(item):
+    """The editor's fields from an item's working copy."""
+    rebuttal = item.get("rebuttal") or {}
+    return {"kind": item["kind"], "section_id": item["section_id"], "title": item["title"],
+            "summary": item.get("summary") or "", "body": item.get("body") or "",
+            "rebuttal_url": rebuttal.get("url") or "", "rebuttal_claim": rebuttal.get("claim") or "",
+            "channels": list(item["channels"]), "image_media_ids": list(item.get("image_media_ids") or ()),
+            "remove_image_ids": []}

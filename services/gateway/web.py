@@ -19,6 +19,9 @@ MAX_UPLOAD_BODY_BYTES = 60 * 1024 * 1024
 # previewed .docx back as base64 (10 MB of file is 13.4 MB of text)
 MAX_FORM_FIELD_BYTES = 16 * 1024 * 1024
 MULTIPART_MIMETYPE = "multipart/form-data"
+# what anyone may read (the public feeds, pages and media): short, so a
+# withdrawn item leaves caches within minutes
+PUBLIC_CACHE = "public, max-age=300"
 
 
 def json_response(payload, status=200, headers=None):

@@ -30,3 +30,29 @@ def seed_commune(config):
         assert rpc.gateway.ensure_commune(SEED["commune"])["created"] is False
     assert admin["created"] is True
     return SEED["admin"]["username"], admin["password"]
+
+
+@pytest.fixture
+def content_system(runner_factory, service_config):
+    """The real gateway and the real content service on the test's vhost and
+    store (text-to-speech with the espeak-ng and ffmpeg of the machine);
+    yields the gateway's base URL and the config."""
+    from services.content.service import ContentService
+
+    port = free_port()
+    config = dict(service_config, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", GATEWAY_SECRET_KEY=SECRET)
+    runner = runner_factory(config, GatewayService, ContentService)
+    runner.start()
+    return f"http://127.0.0.1:{port}", config
+
+
+def seed_people(config, commune, people):
+    """A commune and its accounts, as a district tool makes them over RPC;
+    ``people`` maps a name to ``(username, display name, roles)``; returns
+    name → ``(username, one-time password)``."""
+    with ClusterRpcProxy(config, context_data=SYSTEM_CONTEXT, timeout=30) as rpc:
+        rpc.gateway.ensure_commune(commune)
+        made = {name: rpc.gateway.ensure_user({"username": username, "display_name": display_name,
+                                               "roles": roles, "commune_id": commune["id"]})
+                for name, (username, display_name, roles) in people.items()}
+    return {name: (people[name][0], user["password"]) for name, user in made.items()}

@@ -61,7 +61,34 @@ def test_every_code_of_the_tasks_contract_has_words_in_both_languages(kind, code
         assert i18n.label(kind, code, "vi") != code and i18n.label(kind, code, "en") != code
 
 
-def test_the_navigation_offers_agencies_and_reports():
+def test_the_navigation_offers_content_its_approval_queue_agencies_and_reports():
     from services.gateway.console import NAV
-    assert [(item.path, i18n.t(item.label, "vi")) for item in NAV][2:] == [("/agencies", "Cơ quan"),
-                                                                           ("/reports", "Báo cáo")]
+    assert [(item.path, i18n.t(item.label, "vi"), item.roles) for item in NAV][2:] == [
+        ("/content", "Nội dung", ()),
+        ("/content/review", "Duyệt tin", ("commune_admin", "approver")),
+        ("/agencies", "Cơ quan", ()),
+        ("/reports", "Báo cáo", ()),
+    ]
+
+
+@pytest.mark.parametrize("kind, codes", [
+    ("kind", ("news", "article", "radio_bulletin", "eboard_notice", "press_release", "rebuttal", "promotion",
+              "human_rights")),
+    ("channel", ("website", "social", "eboard", "radio", "province")),
+    ("content_status", ("draft", "submitted", "returned", "approved", "scheduled", "published", "archived")),
+    ("content_action", ("edit", "submit", "approve", "return", "publish", "schedule", "unschedule", "archive",
+                        "audio_upload")),
+    ("content_field", ("kind", "section_id", "title", "summary", "body", "channels", "image_media_ids", "rebuttal")),
+    ("revision_action", ("create", "edit")),
+    ("audio_source", ("tts", "upload")),
+])
+def test_every_code_of_the_content_contract_has_words_in_both_languages(kind, codes):
+    for code in codes:
+        assert i18n.label(kind, code, "vi") != code and i18n.label(kind, code, "en") != code
+
+
+def test_content_words_have_their_diacritics():
+    assert i18n.t("nav.review", "vi") == "Duyệt tin"
+    assert i18n.label("kind", "radio_bulletin", "vi") == "Bản tin phát thanh"
+    assert i18n.label("content_status", "submitted", "vi") == "Chờ duyệt"
+    assert i18n.t("audio.request", "vi") == "Tạo âm thanh"

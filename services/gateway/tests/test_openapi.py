@@ -54,18 +54,29 @@ def test_document_is_openapi_3_1_and_every_reference_resolves():
     ("ProgressUpdateRequest", schemas.ProgressUpdateSchema),
     ("CommentRequest", schemas.CommentSchema),
     ("AssigneesRequest", schemas.AssigneesSchema),
+    ("SectionRequest", schemas.SectionSchema),
+    ("CommuneRequest", schemas.CommuneQuerySchema),
+    ("ContentItemRequest", schemas.ContentItemSchema),
+    ("ContentItemUpdateRequest", schemas.ContentItemUpdateSchema),
+    ("ContentCommentRequest", schemas.ContentCommentSchema),
+    ("ApproveRequest", schemas.ApproveSchema),
+    ("ReturnRequest", schemas.ReturnSchema),
+    ("PublishRequest", schemas.PublishSchema),
 ])
 def test_documented_request_bodies_match_their_schemas(component, schema):
     documented = DOCUMENT["components"]["schemas"][component]
     loaded = schema().fields
     assert set(documented["properties"]) == set(loaded)
-    assert set(documented["required"]) == {name for name, field in loaded.items() if field.required}
+    assert set(documented.get("required", ())) == {name for name, field in loaded.items() if field.required}
     assert documented["additionalProperties"] is False
 
 
 @pytest.mark.parametrize("component, schema, parts", [
     ("ImportPlanForm", schemas.ImportPlanFormSchema, {"file"}),
     ("ProgressUpdateForm", schemas.ProgressUpdateSchema, {"files"}),
+    ("ContentItemForm", schemas.ContentItemFormSchema, {"images"}),
+    ("ContentItemUpdateForm", schemas.ContentItemUpdateFormSchema, {"images"}),
+    ("AudioUploadForm", schemas.AudioFormSchema, {"file"}),
 ])
 def test_documented_forms_are_their_schemas_fields_and_files(component, schema, parts):
     documented = DOCUMENT["components"]["schemas"][component]
@@ -75,18 +86,41 @@ def test_documented_forms_are_their_schemas_fields_and_files(component, schema, 
         assert described.get("items", described)["format"] == "binary", part
 
 
-def test_upload_routes_document_both_bodies():
-    for path in ("/api/plans/preview", "/api/plans/import", "/api/tasks/{task_id}/updates"):
-        content = DOCUMENT["paths"][path]["post"]["requestBody"]["content"]
-        assert set(content) == {"application/json", "multipart/form-data"}, path
-        assert "413" in DOCUMENT["paths"][path]["post"]["responses"], path
+@pytest.mark.parametrize("path, method", [
+    ("/api/plans/preview", "post"), ("/api/plans/import", "post"), ("/api/tasks/{task_id}/updates", "post"),
+    ("/api/content/items", "post"), ("/api/content/items/{item_id}", "patch"),
+])
+def test_upload_routes_document_both_bodies(path, method):
+    content = DOCUMENT["paths"][path][method]["requestBody"]["content"]
+    assert set(content) == {"application/json", "multipart/form-data"}, path
+    assert "413" in DOCUMENT["paths"][path][method]["responses"], path
+
+
+def test_the_audio_upload_is_a_form_only():
+    operation = DOCUMENT["paths"]["/api/content/items/{item_id}/audio/upload"]["post"]
+    assert set(operation["requestBody"]["content"]) == {"multipart/form-data"}
+    assert "413" in operation["responses"]
+
+
+def test_content_routes_document_the_content_services_refusals():
+    for path, operations in DOCUMENT["paths"].items():
+        if path.startswith("/api/content/items/{item_id}"):
+            for operation in operations.values():
+                assert {"401", "403", "404"} <= set(operation["responses"]), path
+                if "requestBody" in operation:
+                    assert {"400", "409"} <= set(operation["responses"]), path
 
 
 @pytest.mark.parametrize("path, schema", [
     ("/api/plans/{plan_id}/report", schemas.ReportQuerySchema),
     ("/api/indicators", schemas.IndicatorsQuerySchema),
     ("/api/users", schemas.UserQuerySchema),
+    ("/api/content/sections", schemas.SectionQuerySchema),
+    ("/api/content/items/{item_id}/diff", schemas.DiffQuerySchema),
+    ("/api/content/items/{item_id}", schemas.CommuneQuerySchema),
+    ("/api/content/media/{media_id}", schemas.CommuneQuerySchema),
 ])
 def test_documented_query_parameters_are_the_schemas_fields(path, schema):
     parameters = DOCUMENT["paths"][path]["get"]["parameters"]
-    assert {p["name"] for p in parameters if p["in"] == "query"} == set(schema().fields)
+    names = {field.data_key or name for name, field in schema().fields.items()}
+    assert {p["name"] for p in parameters if p["in"] == "query"} == names
