@@ -149,16 +149,14 @@ class LocalStack:
     def __init__(self, home):
         self.home = Path(home)
         self.vhost = f"tinxa-{uuid.uuid4().hex[:8]}"
-        metrics_base = free_port()
-        while any(not _port_free(metrics_base + i) for i in range(1, 6)):
-            metrics_base = free_port()
+        mongo_port, gateway_port, grpc_port, metrics_base = _distinct_ports()
         self.env = dict(
             os.environ,
             TINXA_HOME=str(self.home),
             TINXA_VHOST=self.vhost,
-            TINXA_MONGO_PORT=str(free_port()),
-            GATEWAY_PORT=str(free_port()),
-            GRPC_PORT=str(free_port()),
+            TINXA_MONGO_PORT=str(mongo_port),
+            GATEWAY_PORT=str(gateway_port),
+            GRPC_PORT=str(grpc_port),
             TINXA_METRICS_BASE=str(metrics_base),
         )
         for key in ("AMQP_URI", "MONGO_URI", "GATEWAY_BIND"):
@@ -189,6 +187,23 @@ class LocalStack:
     def down(self):
         self.stop()
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self.vhost], capture_output=True, timeout=60)
+
+
+def _distinct_ports():
+    """Ports for the store, the gateway, the gRPC edge, and a block of ten
+    metrics ports (base+1 … base+9), all free now and none overlapping."""
+    while True:
+        base = free_port()
+        block = range(base + 1, base + 10)
+        if base + 10 > 65535 or not all(_port_free(p) for p in block):
+            continue
+        singles = set()
+        while len(singles) < 3:
+            port = free_port()
+            if port not in block and port != base:
+                singles.add(port)
+        mongo, gateway, grpc_port = sorted(singles)
+        return mongo, gateway, grpc_port, base
 
 
 def _port_free(port):

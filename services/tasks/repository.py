@@ -77,6 +77,15 @@ class TaskRepository(Repository):
         """Every task of a plan in document order (for roll-ups and reports)."""
         return [self.public(t) for t in self._collection.find({"commune_id": commune_id, "plan_id": plan_id}, HIDDEN).sort("order", ASCENDING)]
 
+    def outline(self, commune_id, plan_id):
+        """Just what a roll-up needs (code, parent, status, due) of a plan's tasks."""
+        fields = {"code": 1, "parent_code": 1, "status": 1, "due": 1, "level": 1, "title": 1, "removed_from_plan": 1}
+        return [self.public(t) for t in self._collection.find({"commune_id": commune_id, "plan_id": plan_id}, fields)]
+
+    def children(self, commune_id, plan_id, code):
+        return [self.public(t) for t in self._collection.find(
+            {"commune_id": commune_id, "plan_id": plan_id, "parent_code": code}, {**HIDDEN, "history": 0}).sort("order", ASCENDING)]
+
     def of_commune(self, commune_id):
         return [self.public(t) for t in self._collection.find({"commune_id": commune_id}, HIDDEN).sort([("plan_id", ASCENDING), ("order", ASCENDING)])]
 

@@ -113,7 +113,7 @@ class TasksService:
         caller = self.caller.current().require(*READ_ROLES)
         commune_id = caller.commune_for(commune_id)
         today = local_today()
-        return [dict(plan, progress=domain.plan_progress(plan, self.tasks.of_plan(commune_id, plan["_id"]), today))
+        return [dict(plan, progress=domain.plan_progress(plan, self.tasks.outline(commune_id, plan["_id"]), today))
                 for plan in self.plans.list(commune_id)]
 
     @rpc(expected_exceptions=CALLER_ERRORS)
@@ -121,7 +121,7 @@ class TasksService:
         caller = self.caller.current().require(*READ_ROLES)
         commune_id = caller.commune_for(commune_id)
         plan = self.plans.get(commune_id, plan_id)
-        return dict(plan, progress=domain.plan_progress(plan, self.tasks.of_plan(commune_id, plan_id), local_today()))
+        return dict(plan, progress=domain.plan_progress(plan, self.tasks.outline(commune_id, plan_id), local_today()))
 
     # ------------------------------------------------------------ tasks
 
@@ -131,7 +131,7 @@ class TasksService:
         for task in tasks:
             plan_id = task["plan_id"]
             if plan_id not in progress_by_plan:
-                progress_by_plan[plan_id] = domain.rolled_up_progress(self.tasks.of_plan(commune_id, plan_id))
+                progress_by_plan[plan_id] = domain.rolled_up_progress(self.tasks.outline(commune_id, plan_id))
         for task in tasks:
             state = domain.follow_up_state(task, today)
             task.pop("history", None)
@@ -158,8 +158,7 @@ class TasksService:
         commune_id = caller.commune_for(commune_id)
         task = self.tasks.get(commune_id, task_id)
         history = sorted(task.get("history", {}).values(), key=lambda e: e["at"], reverse=True)
-        siblings = self.tasks.of_plan(commune_id, task["plan_id"])
-        children = [t for t in siblings if t.get("parent_code") == task["code"]]
+        children = self.tasks.children(commune_id, task["plan_id"], task["code"])
         today = local_today()
         self._decorate(commune_id, [task] + children, today)
         return dict(task, history=history, children=children,
