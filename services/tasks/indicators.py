@@ -16,9 +16,9 @@ class Indicator:
 
 
 INDICATORS = (
-    Indicator("items_published_website", "Tin, bài đăng trên Trang TTĐT, mạng xã hội", "count", None),
-    Indicator("items_published_radio", "Bản tin phát trên đài truyền thanh", "count", None),
-    Indicator("items_published_eboard", "Thông báo trên bảng tin điện tử", "count", None),
+    Indicator("items_published_website", "Tin, bài đăng trên Trang TTĐT, mạng xã hội", "count", "content"),
+    Indicator("items_published_radio", "Bản tin đưa lên đài truyền thanh", "count", "content"),
+    Indicator("items_published_eboard", "Thông báo trên bảng tin điện tử", "count", "content"),
     Indicator("broadcasts", "Số lượt phát thanh", "count", None),
     Indicator("broadcast_hours", "Số giờ phát thanh", "hours", None),
     Indicator("devices_online_share", "Tỷ lệ cụm loa, bảng tin hoạt động", "percent", "telemetry"),
@@ -35,10 +35,24 @@ def devices_online_share(device_states):
     return sum(1 for state in device_states if state["online"]) / len(device_states)
 
 
-def values(device_states):
+# which channels of a publication count for which indicator
+PUBLICATION_CHANNELS = {
+    "items_published_website": ("website", "social"),
+    "items_published_radio": ("radio",),
+    "items_published_eboard": ("eboard",),
+}
+
+
+def publication_counts(publications):
+    """Publications (each a list of channels) counted per indicator."""
+    return {key: sum(1 for channels in publications if set(channels) & set(wanted))
+            for key, wanted in PUBLICATION_CHANNELS.items()}
+
+
+def values(device_states, publications):
     """Every indicator with its value, or None where no producer feeds it yet
-    (or it has reported nothing)."""
-    computed = {"devices_online_share": devices_online_share(device_states)}
+    (or, for a share, nothing has reported)."""
+    computed = {"devices_online_share": devices_online_share(device_states), **publication_counts(publications)}
     return [
         {"key": i.key, "label": i.label, "unit": i.unit, "value": computed.get(i.key) if i.producer else None}
         for i in INDICATORS

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import gridfs
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import OperationFailure
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared.mongo import Repository
 from shared.timeutil import iso
@@ -231,3 +231,23 @@ class DeviceStateRepository(Repository):
 
     def of_commune(self, commune_id):
         return [self.public(d) for d in self._collection.find({"commune_id": commune_id}, {"online": 1})]
+
+
+class PublicationRepository(Repository):
+    """Read model for the "items published per channel" indicators: one
+    document per publication event, so a redelivery cannot count twice."""
+
+    collection_name = "publications"
+    indexes = (([("commune_id", ASCENDING), ("published_at", ASCENDING)], {}),)
+
+    def record(self, event_id, commune_id, item_id, channels, published_at):
+        try:
+            self._collection.insert_one({"_id": event_id, "commune_id": commune_id, "item_id": item_id,
+                                         "channels": channels, "published_at": published_at})
+        except DuplicateKeyError:
+            pass
+
+    def channels_between(self, commune_id, start, end):
+        """The channel lists of the commune's publications in [start, end] (ISO times)."""
+        return [p["channels"] for p in self._collection.find(
+            {"commune_id": commune_id, "published_at": {"$gte": start, "$lte": end}}, {"channels": 1})]

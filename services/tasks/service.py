@@ -16,8 +16,8 @@ from services.tasks.docx_import import parse_plan_docx
 from services.tasks.plan_import import PlanFormatError, parse_plan_text
 from services.tasks.plan_revision import diff_tasks
 from services.tasks.report import render_docx, render_xlsx
-from services.tasks.repository import (CommentRepository, DeviceStateRepository, PlanRepository, TaskRepository,
-                                       UpdateRepository)
+from services.tasks.repository import (CommentRepository, DeviceStateRepository, PlanRepository,
+                                       PublicationRepository, TaskRepository, UpdateRepository)
 from services.tasks.schemas import (AssignSchema, ChangeStatusSchema, CommentSchema, GuidanceSchema, ImportPlanSchema,
                                     IndicatorsSchema, ReportSchema, TaskFilterSchema, UpdateSchema)
 from shared.context import READ_ROLES, CallerContext
@@ -57,6 +57,7 @@ class TasksService:
     updates = Store(UpdateRepository)
     comments = Store(CommentRepository)
     devices = Store(DeviceStateRepository)
+    publications = Store(PublicationRepository)
     observability = Observability()
 
     # ------------------------------------------------------------ plans
@@ -283,18 +284,38 @@ class TasksService:
         report = reporting.build_report(
             plan, self.tasks.of_plan(commune_id, plan["_id"]),
             self.updates.latest_texts(commune_id, plan["_id"], f"{end.isoformat()}T23:59:59.999Z"),
-            indicators.values(self.devices.of_commune(commune_id)),
+            self._indicators(commune_id, data["period"]),
             data["period"], data, today)
         content_type, render = FORMATS[data["format"]]
         filename = f"bao-cao-{domain.fold(label).replace(' ', '-').replace('/', '-')}.{data['format']}"
         return {"filename": filename, "content_type": content_type,
                 "content_b64": base64.b64encode(render(report)).decode("ascii")}
 
+    def _indicators(self, commune_id, period):
+        _, start, end, _ = reporting.period_range(period)
+        return indicators.values(
+            self.devices.of_commune(commune_id),
+            self.publications.channels_between(commune_id, f"{start.isoformat()}T00:00:00.000Z",
+                                               f"{end.isoformat()}T23:59:59.999Z"))
+
     @rpc(expected_exceptions=CALLER_ERRORS)
     def get_indicators(self, request=None):
+        """The indicators over ``start``–``end`` (default: this year so far)."""
         caller = self.caller.current().require(*READ_ROLES)
         data = load(IndicatorsSchema, request or {})
-        return indicators.values(self.devices.of_commune(caller.commune_for(data["commune_id"])))
+        today = local_today()
+        start = data["start"] or today.replace(month=1, day=1)
+        end = data["end"] or today
+        if end < start:
+            raise InvalidInput("Ngày kết thúc không được trước ngày bắt đầu.")
+        period = {"kind": "adhoc", "start": start.isoformat(), "end": end.isoformat()}
+        return self._indicators(caller.commune_for(data["commune_id"]), period)
+
+    @event_handler("content", "item_published")
+    def on_item_published(self, event):
+        """Feed the "items published per channel" indicators (once per event)."""
+        self.publications.record(event["event_id"], event["commune_id"], event["item_id"], event["channels"],
+                                  event["published_at"])
 
     @event_handler("telemetry", "device_status_reported")
     def on_device_status(self, event):

@@ -230,3 +230,26 @@ def test_the_docx_rendering_imports_to_the_same_tasks_as_the_text(container, pla
 
     assert from_docx["task_count"] == plan["task_count"] == 38
     assert tasks_of(from_docx["_id"]) == tasks_of(plan["_id"])
+
+
+def test_publications_are_counted_per_channel_once_per_event(container, plan, service_config):
+    def counts():
+        xlsx = call(container, "generate_report", {"plan_id": plan["_id"], "format": "xlsx",
+                                                   "period": {"kind": "year", "year": int(local_today().year)}})
+        sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(xlsx["content_b64"])))["Chỉ số"]
+        rows = {r[0]: r[2] for r in sheet.iter_rows(values_only=True) if r and str(r[0]).startswith("items_published")}
+        return rows["items_published_website"], rows["items_published_radio"], rows["items_published_eboard"]
+
+    assert counts() == (0, 0, 0)  # the content service exists: nothing published yet is a real zero
+
+    def published(channels, item_id):
+        return make_event("content", "item_published", "xuan-hung", item_id=item_id, revision=1, kind="news",
+                          title="Tin", section_id="s1", section_name="Chuyển đổi số", slug="tin", channels=channels,
+                          has_audio="radio" in channels, published_at=iso(), first_publication=True)
+
+    news, bulletin = published(["website", "social"], "i1"), published(["radio"], "i2")
+    publisher = Publisher(service_config["AMQP_URI"])
+    for event in (news, news, bulletin, news):  # the news event redelivered twice
+        publisher.publish_event("content", "item_published", event)
+    publisher.close()
+    wait_until(lambda: counts() == (1, 1, 0), message="one website and one radio publication")
