@@ -169,12 +169,14 @@ def test_an_edit_that_changes_nothing_makes_no_revision(item):
 
 def test_editing_a_published_item_keeps_the_published_version_until_the_new_one_is_published(store, item):
     item = approved(store, item)
-    item = store.apply(item, domain.publish(item, "Duyệt", "approver-1", "Chuyển đổi số"))
+    item = store.apply(item, domain.publish(item, "Duyệt", "approver-1", "Chuyển đổi số",
+                                            now="2026-04-14T08:00:00.000Z"))
     item = store.apply(item, domain.edit(item, {"title": "Tiêu đề đã sửa"}, SECTION, "Biên"))
     assert item["status"] == "draft" and item["live"] and item["published"]["title"] == "Xã triển khai Đề án 06"
     assert domain.feed_entry(item)["title"] == "Xã triển khai Đề án 06"
     item = approved(store, item)
-    item = store.apply(item, domain.publish(item, "Duyệt", "approver-1", "Chuyển đổi số"))
+    item = store.apply(item, domain.publish(item, "Duyệt", "approver-1", "Chuyển đổi số",
+                                            now="2026-04-15T08:00:00.000Z"))
     entry = domain.feed_entry(item)
     assert entry["title"] == "Tiêu đề đã sửa" and entry["published_at"] < entry["updated_at"]
     assert store.events[-1].payload["first_publication"] is False and store.events[-1].payload["revision"] == 2
