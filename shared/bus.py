@@ -48,6 +48,17 @@ class Publisher:
             pass
         self._connection = self._connection.clone()
 
+    def declare(self, *entities):
+        """Declare queues or exchanges on this publisher's connection."""
+        with self._lock:
+            try:
+                channel = self._ensure().channel
+                for entity in entities:
+                    entity(channel).declare()
+            except Exception:
+                self._reset()
+                raise
+
     def publish_event(self, source, name, payload, context_data=None):
         exchange = event_exchange(source)
         self.publish(payload, exchange=exchange, routing_key=name, headers=context_headers(context_data))

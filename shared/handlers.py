@@ -133,10 +133,7 @@ class ReliableEventHandler(EventHandler):
 
     def _declare(self):
         if not self._declared:
-            with self.publisher._lock:
-                channel = self.publisher._ensure().channel
-                retry_queue(self.queue.name)(channel).declare()
-                dead_letter_queue()(channel).declare()
+            self.publisher.declare(retry_queue(self.queue.name), dead_letter_queue())
             self._declared = True
 
     def _retry_or_dead_letter(self, message, body, exc_info):
