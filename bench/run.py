@@ -53,8 +53,8 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="tinxa-bench-") as home:
         stack = LocalStack(home)
-        stack.up()
         try:
+            stack.up()
             with ClusterRpcProxy({"AMQP_URI": stack.amqp_uri}, context_data={CONTEXT_KEY: SYSTEM.to_json()}) as rpc:
                 key = rpc.gateway.create_api_key("xuan-hung", "bench", ["viewer"])["key"]
                 task_id = rpc.tasks.list_tasks({"commune_id": "xuan-hung", "limit": 1})["items"][0]["_id"]
