@@ -67,13 +67,91 @@ class TaskProgressReported(TaskEvent):
 
 
 class DeviceStatusReported(EventSchema):
-    """telemetry-edge → a device reported its status over DeviceLink."""
+    """telemetry → a device came online or went offline (presence changed);
+    ``volume`` and ``playing`` are from its latest sample."""
 
     device_id = fields.String(required=True)
     online = fields.Boolean(required=True)
     volume = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
     playing = fields.Boolean(load_default=False)
     reported_at = fields.String(required=True)
+
+
+class DeviceEvent(EventSchema):
+    """What every event about one registered device says of it."""
+
+    device_id = fields.String(required=True)
+
+
+class DeviceRegistered(DeviceEvent):
+    """telemetry → an operator registered a device (thiết bị) in the registry."""
+
+    kind = fields.String(required=True)
+    village = fields.String(load_default=None, allow_none=True)
+    transport = fields.String(required=True)
+
+
+class DeviceProvisioned(DeviceEvent):
+    """telemetry → a device received a credential (provisioning, rotation,
+    or an MQTT credential issued by an operator)."""
+
+    credential_id = fields.String(required=True)
+    transport = fields.String(required=True)
+    how = fields.String(required=True, validate=validate.OneOf(("provisioning_code", "rotation", "operator")))
+
+
+class CredentialRevoked(DeviceEvent):
+    """telemetry → a device credential stopped working; edges end its streams."""
+
+    credential_id = fields.String(required=True)
+    reason = fields.String(load_default="", allow_none=True)
+
+
+class AlarmEvent(DeviceEvent):
+    """telemetry → an alarm (cảnh báo) was raised, repeated, acknowledged or cleared."""
+
+    alarm_id = fields.String(required=True)
+    rule = fields.String(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(("critical", "major", "minor", "warning")))
+    status = fields.String(required=True, validate=validate.OneOf(("open", "acknowledged", "cleared")))
+    message = fields.String(required=True)
+    village = fields.String(load_default=None, allow_none=True)
+    occurrences = fields.Integer(required=True)
+
+
+class UptimeReported(EventSchema):
+    """telemetry → the share of time the commune's devices were online over a
+    period (a local day), per village and for the commune."""
+
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+    date = fields.String(required=True)
+    devices = fields.Integer(required=True)
+    uptime = fields.Float(load_default=None, allow_none=True)
+    villages = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), required=True)
+
+
+class CommandAcknowledged(DeviceEvent):
+    """telemetry (DeviceLink edge) → a device answered a command."""
+
+    command_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("accepted", "rejected", "completed")))
+    message = fields.String(load_default="")
+    at = fields.String(required=True)
+
+
+class PlayReported(DeviceEvent):
+    """telemetry (DeviceLink edge) → proof of play: a device played something
+    from ``started_at`` to ``ended_at`` (true times, even if reported late)."""
+
+    report_id = fields.String(required=True)
+    command_id = fields.String(load_default="")
+    content_id = fields.String(load_default="")
+    title = fields.String(load_default="")
+    slot_id = fields.String(load_default="")
+    started_at = fields.String(required=True)
+    ended_at = fields.String(required=True)
+    completed = fields.Boolean(required=True)
 
 
 class ContentItemEvent(EventSchema):
@@ -152,7 +230,17 @@ CATALOGUE = {
         EventType("tasks", "task_overdue", 1, TaskFollowUp, ("gateway",)),
         EventType("tasks", "task_due_soon", 1, TaskFollowUp, ("gateway",)),
         EventType("tasks", "task_progress_reported", 1, TaskProgressReported, ("gateway",)),
-        EventType("telemetry", "device_status_reported", 1, DeviceStatusReported, ("telemetry", "tasks")),
+        EventType("telemetry", "device_status_reported", 1, DeviceStatusReported, ("tasks", "gateway")),
+        EventType("telemetry", "device_registered", 1, DeviceRegistered, ("gateway",)),
+        EventType("telemetry", "device_provisioned", 1, DeviceProvisioned, ("gateway",)),
+        EventType("telemetry", "credential_revoked", 1, CredentialRevoked, ("telemetry-edge", "gateway")),
+        EventType("telemetry", "alarm_raised", 1, AlarmEvent, ("gateway",)),
+        EventType("telemetry", "alarm_repeated", 1, AlarmEvent, ("gateway",)),
+        EventType("telemetry", "alarm_acknowledged", 1, AlarmEvent, ("gateway",)),
+        EventType("telemetry", "alarm_cleared", 1, AlarmEvent, ("gateway",)),
+        EventType("telemetry", "uptime_reported", 1, UptimeReported, ("tasks",)),
+        EventType("telemetry", "command_acknowledged", 1, CommandAcknowledged, ("broadcast",)),
+        EventType("telemetry", "play_reported", 1, PlayReported, ("broadcast",)),
         EventType("content", "item_approved", 1, ContentItemReviewed, ("gateway",)),
         EventType("content", "item_returned", 1, ContentItemReviewed, ("gateway",)),
         EventType("content", "item_published", 1, ContentItemPublished, ("gateway", "tasks")),
