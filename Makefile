@@ -12,7 +12,7 @@ down:          ## stop what `make up` started (data stays in ./data)
 	bash deploy/local/down.sh
 
 test:          ## the whole test pyramid on the real broker, store, gRPC and Chromium
-	TINXA_TEST_PACKAGES="chromium docker-compose libreoffice-writer-nogui poppler-utils fonts-liberation2" bash deploy/local/setup.sh
+	TINXA_TEST_PACKAGES="chromium docker-compose libreoffice-writer-nogui poppler-utils fonts-liberation2 mosquitto-clients" bash deploy/local/setup.sh
 	$(PY) -m pytest
 
 proto:         ## generate Python stubs from proto/ into gen/ (a package-mirroring tree)

@@ -22,6 +22,7 @@ INDICATORS = (
     Indicator("broadcasts", "Số lượt phát thanh", "count", None),
     Indicator("broadcast_hours", "Số giờ phát thanh", "hours", None),
     Indicator("devices_online_share", "Tỷ lệ cụm loa, bảng tin hoạt động", "percent", "telemetry"),
+    Indicator("devices_uptime", "Thời gian hoạt động bình quân của cụm loa, bảng tin", "percent", "telemetry"),
     Indicator("communicators_in_place", "Tuyên truyền viên cơ sở đang hoạt động", "count", None),
     Indicator("communicators_vacant", "Thôn còn thiếu tuyên truyền viên", "count", None),
     Indicator("people_trained", "Lượt người được tập huấn, bồi dưỡng", "count", None),
@@ -33,6 +34,14 @@ def devices_online_share(device_states):
     if not device_states:
         return None
     return sum(1 for state in device_states if state["online"]) / len(device_states)
+
+
+def devices_uptime(days):
+    """Mean uptime (0–1) over the days reported, each day weighted by its
+    number of devices; None when no day in the period was reported."""
+    weighted = [(day["uptime"], day["devices"]) for day in days if day.get("uptime") is not None and day["devices"]]
+    devices = sum(n for _, n in weighted)
+    return sum(u * n for u, n in weighted) / devices if devices else None
 
 
 # which channels of a publication count for which indicator
@@ -49,10 +58,11 @@ def publication_counts(publications):
             for key, wanted in PUBLICATION_CHANNELS.items()}
 
 
-def values(device_states, publications):
+def values(device_states, publications, uptime_days=()):
     """Every indicator with its value, or None where no producer feeds it yet
     (or, for a share, nothing has reported)."""
-    computed = {"devices_online_share": devices_online_share(device_states), **publication_counts(publications)}
+    computed = {"devices_online_share": devices_online_share(device_states),
+                "devices_uptime": devices_uptime(uptime_days), **publication_counts(publications)}
     return [
         {"key": i.key, "label": i.label, "unit": i.unit, "value": computed.get(i.key) if i.producer else None}
         for i in INDICATORS

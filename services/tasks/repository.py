@@ -233,6 +233,23 @@ class DeviceStateRepository(Repository):
         return [self.public(d) for d in self._collection.find({"commune_id": commune_id}, {"online": 1})]
 
 
+class UptimeRepository(Repository):
+    """Read model for the "devices uptime" indicator: the commune's uptime per
+    local day as telemetry reported it; a day reported again replaces itself."""
+
+    collection_name = "device_uptime"
+    indexes = (([("commune_id", ASCENDING), ("date", ASCENDING)], {}),)
+
+    def record(self, commune_id, date, uptime, devices):
+        self._collection.update_one({"_id": f"{commune_id}/{date}"}, {"$set": {
+            "commune_id": commune_id, "date": date, "uptime": uptime, "devices": devices}}, upsert=True)
+
+    def between(self, commune_id, start, end):
+        """The days in [start, end] (ISO dates)."""
+        return [self.public(d) for d in self._collection.find(
+            {"commune_id": commune_id, "date": {"$gte": start, "$lte": end}}, {"_id": 0})]
+
+
 class PublicationRepository(Repository):
     """Read model for the "items published per channel" indicators: one
     document per publication event, so a redelivery cannot count twice."""

@@ -17,7 +17,8 @@ from services.tasks.plan_import import PlanFormatError, parse_plan_text
 from services.tasks.plan_revision import diff_tasks
 from services.tasks.report import render_docx, render_xlsx
 from services.tasks.repository import (CommentRepository, DeviceStateRepository, PlanRepository,
-                                       PublicationRepository, TaskRepository, UpdateRepository)
+                                       PublicationRepository, TaskRepository, UpdateRepository,
+                                       UptimeRepository)
 from services.tasks.schemas import (AssignSchema, ChangeStatusSchema, CommentSchema, GuidanceSchema, ImportPlanSchema,
                                     IndicatorsSchema, ReportSchema, TaskFilterSchema, UpdateSchema)
 from shared.context import READ_ROLES, CallerContext
@@ -58,6 +59,7 @@ class TasksService:
     comments = Store(CommentRepository)
     devices = Store(DeviceStateRepository)
     publications = Store(PublicationRepository)
+    uptime = Store(UptimeRepository)
     observability = Observability()
 
     # ------------------------------------------------------------ plans
@@ -296,7 +298,8 @@ class TasksService:
         return indicators.values(
             self.devices.of_commune(commune_id),
             self.publications.channels_between(commune_id, f"{start.isoformat()}T00:00:00.000Z",
-                                               f"{end.isoformat()}T23:59:59.999Z"))
+                                               f"{end.isoformat()}T23:59:59.999Z"),
+            self.uptime.between(commune_id, start.isoformat(), end.isoformat()))
 
     @rpc(expected_exceptions=CALLER_ERRORS)
     def get_indicators(self, request=None):
@@ -321,3 +324,8 @@ class TasksService:
     def on_device_status(self, event):
         """Feed the "devices online" indicator (forward in time only)."""
         self.devices.record(event["commune_id"], event["device_id"], event["online"], event["reported_at"])
+
+    @event_handler("telemetry", "uptime_reported")
+    def on_uptime_reported(self, event):
+        """Feed the "devices uptime" indicator with one local day."""
+        self.uptime.record(event["commune_id"], event["date"], event["uptime"], event["devices"])

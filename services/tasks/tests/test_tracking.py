@@ -253,3 +253,19 @@ def test_publications_are_counted_per_channel_once_per_event(container, plan, se
         publisher.publish_event("content", "item_published", event)
     publisher.close()
     wait_until(lambda: counts() == (1, 1, 0), message="one website and one radio publication")
+
+
+def test_uptime_days_from_telemetry_feed_the_uptime_indicator_weighted_by_devices(container, service_config):
+    def uptime(start, end):
+        return next(v for v in call(container, "get_indicators", {"start": start, "end": end})
+                    if v["key"] == "devices_uptime")["value"]
+
+    assert uptime("2026-11-01", "2026-11-30") is None  # nothing reported: no data, not 0
+    publisher = Publisher(service_config["AMQP_URI"])
+    for date, share, devices in (("2026-11-10", 1.0, 3), ("2026-11-11", 0.5, 1), ("2026-12-01", 0.0, 4)):
+        publisher.publish_event("telemetry", "uptime_reported", make_event(
+            "telemetry", "uptime_reported", "xuan-hung", date=date, start=f"{date}T00:00:00.000Z",
+            end=f"{date}T23:59:59.999Z", devices=devices, uptime=share, villages={"Thôn 1": share}))
+    wait_until(lambda: uptime("2026-11-01", "2026-11-30") == (3 * 1.0 + 1 * 0.5) / 4, message="the uptime indicator")
+    publisher.close()
+    assert uptime("2026-11-11", "2026-11-11") == 0.5
