@@ -3,10 +3,13 @@ PYTHON ?= .venv/bin/python
 PY := $(PYTHON)
 PROTOS := $(shell find proto -name '*.proto' 2>/dev/null)
 
-.PHONY: up down test proto bench logs status
+.PHONY: up down test proto bench logs status sim
 
 up:            ## install what is missing, start everything, seed Xuân Hưng, print the console URL
 	bash deploy/local/up.sh
+
+sim:           ## virtual devices of the demo commune over DeviceLink (SIM_ARGS="--devices 200 --drop-rate 2")
+	bash deploy/local/sim.sh $(SIM_ARGS)
 
 down:          ## stop what `make up` started (data stays in ./data)
 	bash deploy/local/down.sh

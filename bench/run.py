@@ -6,19 +6,30 @@ own ports and vhost), then measures, sequentially, one client:
 - baseline: raw kombu publish/s (transient messages, no confirms);
 - nameko RPC round-trips/s straight to the tasks service;
 - HTTP round-trips/s through the gateway's API (an API key, keep-alive),
-  each one a gateway → tasks RPC.
+  each one a gateway → tasks RPC;
+- telemetry ingestion: 2,000 simulated devices (one simulator process) each
+  stream a batch of 5 samples a second over DeviceLink for 60 s; the figure
+  is the samples stored in MongoDB per second during that minute (from the
+  devices' stored sequence numbers), and afterwards every sample sent is
+  counted in the stored buckets.
 Prints each figure and its ratio to the baseline, then stops the system.
 """
 import argparse
+import csv
+import io
 import json
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import eventlet
 
 eventlet.monkey_patch()
 
 import requests  # noqa: E402
+import pymongo  # noqa: E402
 from kombu import Connection, Exchange, Queue  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
@@ -44,15 +55,72 @@ def kombu_publish_rate(amqp_uri, count):
                                                     content_type="application/json", delivery_mode=1))
 
 
+def stored_through(db):
+    """Samples stored so far, by the devices' stored sequence numbers."""
+    return sum(d.get("stored_through_seq") or 0 for d in db.device_state.find({}, {"stored_through_seq": 1}))
+
+
+def counted_samples(db):
+    """Distinct (device, seq) pairs in the stored buckets: every sample once."""
+    seen = set()
+    for bucket in db.telemetry_buckets.find({}, {"device_id": 1, "samples.seq": 1}):
+        seen.update((bucket["device_id"], sample["seq"]) for sample in bucket["samples"])
+    return len(seen)
+
+
+def ingestion(stack, rpc, devices, seconds, home):
+    """(samples stored per second over ``seconds``, samples sent, samples counted)."""
+    ids = [f"BENCH-{n:05d}" for n in range(1, devices + 1)]
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["device_id", "kind"])
+    writer.writerows([device_id, "loudspeaker"] for device_id in ids)
+    imported = rpc.telemetry.import_devices(table.getvalue(), confirm=True, commune_id="xuan-hung")
+    assert imported["created"] == devices, imported
+    codes = [{"device_id": device_id, "kind": "loudspeaker", "village": None,
+              "code": rpc.telemetry.issue_provisioning_code(device_id, commune_id="xuan-hung")["code"]}
+             for device_id in ids]
+    sim = Path(home) / "bench-sim"
+    sim.mkdir()
+    (sim / "codes.json").write_text(json.dumps(codes))
+    simulator = [sys.executable, "-m", "services.telemetry.simulator"]
+    subprocess.run([*simulator, "provision", "--target", stack.grpc_target, "--codes", str(sim / "codes.json"),
+                    "--out", str(sim / "credentials.json")], check=True, stdout=subprocess.DEVNULL)
+    db = pymongo.MongoClient(f"mongodb://127.0.0.1:{stack.env['TINXA_MONGO_PORT']}/").telemetry
+    stats_file = sim / "stats.json"
+    run = subprocess.Popen([*simulator, "run", "--target", stack.grpc_target, "--credentials", str(sim / "credentials.json"),
+                            "--sample-interval", "0.2", "--batch", "5", "--duration", str(seconds + 30),
+                            "--log-dir", str(sim), "--stats-file", str(stats_file)], stdout=subprocess.DEVNULL)
+    try:
+        # the minute starts once every device streams
+        deadline = time.monotonic() + 120
+        while db.device_state.count_documents({"device_id": {"$regex": "^BENCH-"}, "stored_through_seq": {"$gt": 0}}) < devices:
+            if time.monotonic() > deadline:
+                raise SystemExit("the simulated devices did not all connect within 2 minutes")
+            time.sleep(1)
+        first, started = stored_through(db), time.perf_counter()
+        time.sleep(seconds)
+        last, elapsed = stored_through(db), time.perf_counter() - started
+        run.wait(timeout=seconds + 120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    stats = json.loads(stats_file.read_text())
+    return (last - first) / elapsed, stats["samples_sent"], counted_samples(db), stats
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--publishes", type=int, default=20000)
     parser.add_argument("--rpcs", type=int, default=1000)
     parser.add_argument("--http", type=int, default=1000)
+    parser.add_argument("--devices", type=int, default=2000)
+    parser.add_argument("--seconds", type=int, default=60)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="tinxa-bench-") as home:
         stack = LocalStack(home)
+        stack.env["TINXA_SIMULATOR"] = "0"  # only the benchmark's own devices
         try:
             stack.up()
             with ClusterRpcProxy({"AMQP_URI": stack.amqp_uri}, context_data={CONTEXT_KEY: SYSTEM.to_json()}) as rpc:
@@ -65,6 +133,9 @@ def main():
             url = f"{stack.base_url}/api/tasks/{task_id}"
             assert session.get(url, timeout=5).status_code == 200
             http_rate = rate(args.http, lambda: session.get(url, timeout=5).raise_for_status())
+            with ClusterRpcProxy({"AMQP_URI": stack.amqp_uri}, context_data={CONTEXT_KEY: SYSTEM.to_json()},
+                                 timeout=120) as rpc:
+                ingest_rate, sent, counted, sim_stats = ingestion(stack, rpc, args.devices, args.seconds, home)
         finally:
             stack.down()
 
@@ -72,10 +143,13 @@ def main():
         ("kombu publish (baseline)", baseline),
         ("nameko RPC tasks.get_task", rpc_rate),
         ("HTTP GET /api/tasks/<id> via gateway", http_rate),
+        (f"telemetry samples stored/s ({args.devices} devices)", ingest_rate),
     ]
     print(f"{'path':40} {'per second':>12} {'ratio to baseline':>18}")
     for name, value in rows:
         print(f"{name:40} {value:12.0f} {value / baseline:18.4f}")
+    verdict = "every sample accounted for" if counted == sent else f"MISSING {sent - counted}"
+    print(f"telemetry: {sent} samples sent, {counted} distinct samples stored — {verdict}; simulator: {sim_stats}")
 
 
 if __name__ == "__main__":

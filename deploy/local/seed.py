@@ -2,13 +2,18 @@
 
 Idempotent: the commune is created or updated, the admin account is created
 once (its password is printed that one time only), the 2026 plan is imported
-if the commune has no plan yet. Runs as the system caller over the bus.
+if the commune has no plan yet, the demo devices are registered, and every
+demo device without a credential gets a provisioning code, written to
+``$TINXA_HOME/sim/codes.json`` for the device simulator (``make sim``). Runs
+as the system caller over the bus.
 """
+import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.context import CONTEXT_KEY, SYSTEM
@@ -16,7 +21,17 @@ from shared.context import CONTEXT_KEY, SYSTEM
 SEED = Path(__file__).resolve().parents[1] / "seed"
 
 
-def main():
+def virtual_devices(count, villages):
+    """``count`` simulated loudspeakers SIM-0001…, spread over the villages."""
+    return [{"device_id": f"SIM-{n:04d}", "name": f"Cụm loa mô phỏng {n}", "kind": "loudspeaker",
+             "village": villages[n % len(villages)]["id"], "model": "simulator"} for n in range(1, count + 1)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fleet", type=int, default=0,
+                        help="devices in all: simulated ones are added beyond the demo fleet")
+    args = parser.parse_args(argv)
     data = json.loads((SEED / "xuan-hung.json").read_text(encoding="utf-8"))
     commune = data["commune"]
     config = {"AMQP_URI": os.environ["AMQP_URI"]}
@@ -27,12 +42,37 @@ def main():
             text = (SEED / data["plan"]).read_text(encoding="utf-8")
             plan = rpc.tasks.import_plan({"text": text, "source_name": data["plan"], "commune_id": commune["id"]})
             print(f"[seed] imported «{plan['title']}» with {plan['task_count']} tasks")
+        extra = max(0, args.fleet - len(data["devices"]))
+        seed_devices(rpc, commune["id"], data["devices"] + virtual_devices(extra, commune["villages"]))
     if admin["created"]:
         print(f"[seed] admin account: {data['admin']['username']}  password: {admin['password']}")
         print("[seed] the password is shown once; keep it now.")
     else:
         print(f"[seed] admin account {data['admin']['username']} already exists (password unchanged)")
     return 0
+
+
+def seed_devices(rpc, commune_id, devices):
+    """Register the demo fleet; codes for the devices the simulator has no
+    credential for yet (a credential once obtained is kept across runs)."""
+    sim_dir = Path(os.environ.get("TINXA_HOME", "data")) / "sim"
+    sim_dir.mkdir(parents=True, exist_ok=True)
+    credentials_file = sim_dir / "credentials.json"
+    provisioned = json.loads(credentials_file.read_text(encoding="utf-8")) if credentials_file.exists() else {}
+    codes = []
+    for device in devices:
+        try:
+            rpc.telemetry.get_device(device["device_id"], commune_id=commune_id)
+        except RemoteError as err:
+            if err.exc_type != "NotFound":
+                raise
+            rpc.telemetry.register_device(dict(device, commune_id=commune_id))
+            print(f"[seed] registered device {device['device_id']}")
+        if device["device_id"] not in provisioned:
+            code = rpc.telemetry.issue_provisioning_code(device["device_id"], commune_id=commune_id)
+            codes.append({"device_id": device["device_id"], "code": code["code"], "kind": device["kind"],
+                          "village": device["village"]})
+    (sim_dir / "codes.json").write_text(json.dumps(codes, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -69,4 +69,8 @@ done
 
 log "seeding the demo commune"
 PYTHONWARNINGS=ignore .venv/bin/python deploy/local/seed.py
+if [ "${TINXA_SIMULATOR:-1}" = 1 ] && ! alive "$RUN_DIR/simulator.pid"; then
+  log "starting the device simulator (the demo commune's fleet; TINXA_SIMULATOR=0 to skip)"
+  bash deploy/local/sim.sh --background
+fi
 log "TinXã is running. Console: http://$GATEWAY_BIND/   (stop with: make down)"

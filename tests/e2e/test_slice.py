@@ -1,10 +1,18 @@
 """End to end: the system started as `make up` starts it (deploy/local/up.sh,
 in a temporary folder with its own ports and vhost), driven over HTTP and
 gRPC as a user and a device would, then stopped and started again."""
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import requests
 
 from shared.testing import LocalStack, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
 
@@ -89,24 +97,73 @@ def test_another_communes_task_is_refused(stack):
     assert ours.get(f"{stack.base_url}/api/tasks/{task['_id']}", timeout=10).json()["status"] != "done"
 
 
-def test_a_device_report_over_grpc_reaches_the_telemetry_service(stack):
-    import grpc
-    from google.protobuf.timestamp_pb2 import Timestamp
+def telemetry_rpc(stack):
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from shared.context import CONTEXT_KEY, SYSTEM
-    from tinxa.telemetry.v1 import devicelink_pb2, devicelink_pb2_grpc
 
-    now = Timestamp()
-    now.GetCurrentTime()
-    with grpc.insecure_channel(stack.grpc_target) as channel:
-        reply = devicelink_pb2_grpc.DeviceLinkServiceStub(channel).ReportStatus(
-            devicelink_pb2.ReportStatusRequest(commune_id="xuan-hung", device_id="loa-thon-1", online=True,
-                                               volume=70, reported_at=now), timeout=10)
-    assert reply.event_id
-    with ClusterRpcProxy({"AMQP_URI": stack.amqp_uri}, context_data={CONTEXT_KEY: SYSTEM.to_json()}) as rpc:
-        devices = wait_until(lambda: rpc.telemetry.list_presence(commune_id="xuan-hung"), message="presence")
-    assert devices[0]["device_id"] == "loa-thon-1" and devices[0]["volume"] == 70
+    return ClusterRpcProxy({"AMQP_URI": stack.amqp_uri}, context_data={CONTEXT_KEY: SYSTEM.to_json()}, timeout=30)
+
+
+def simulator(stack, *args, **popen):
+    return subprocess.Popen([sys.executable, "-m", "services.telemetry.simulator", *args], cwd=REPO, **popen)
+
+
+def test_up_runs_the_demo_fleet_and_its_devices_come_online(stack):
+    """`make up` registers the demo commune's devices, provisions them with
+    the simulator and runs it: every device is online, with a sample."""
+    session = login(stack, stack.password)
+    demo = json.loads((REPO / "deploy" / "seed" / "xuan-hung.json").read_text(encoding="utf-8"))["devices"]
+
+    def all_online():
+        response = session.get(f"{stack.base_url}/api/devices", timeout=10)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        devices = {d["device_id"]: d for d in (body["items"] if isinstance(body, dict) else body)}
+        return all(devices.get(d["device_id"], {}).get("presence") == "online" for d in demo) and devices
+    devices = wait_until(all_online, timeout=60, message="the demo fleet online")
+    assert all(devices[d["device_id"]]["sample"] for d in demo)
+
+
+def test_a_device_killed_without_goodbye_is_offline_within_its_timeout_and_its_return_clears_the_alarm(stack, tmp_path):
+    timeout_s = 10
+    with telemetry_rpc(stack) as rpc:
+        rpc.telemetry.register_device({"commune_id": "xuan-hung", "device_id": "LOA-KILL", "name": "Cụm loa thử",
+                                       "kind": "loudspeaker", "village": "thon-2", "presence_timeout_s": timeout_s})
+        code = rpc.telemetry.issue_provisioning_code("LOA-KILL", commune_id="xuan-hung")["code"]
+        (tmp_path / "codes.json").write_text(json.dumps([{"device_id": "LOA-KILL", "code": code, "kind": "loudspeaker",
+                                                           "village": "thon-2"}]))
+        provision = simulator(stack, "provision", "--target", stack.grpc_target, "--codes", str(tmp_path / "codes.json"),
+                              "--out", str(tmp_path / "creds.json"))
+        assert provision.wait(timeout=60) == 0
+        run = ["run", "--target", stack.grpc_target, "--credentials", str(tmp_path / "creds.json"),
+               "--sample-interval", "1", "--log-dir", str(tmp_path)]
+
+        def presence():
+            return (rpc.telemetry.get_device("LOA-KILL", commune_id="xuan-hung").get("state") or {}).get("presence")
+
+        def offline_alarms(status):
+            return [a for a in rpc.telemetry.list_alarms({"commune_id": "xuan-hung", "device_id": "LOA-KILL",
+                                                          "status": status}) if a["rule"] == "offline"]
+
+        device = simulator(stack, *run)
+        try:
+            wait_until(lambda: presence() == "online", timeout=30, message="the device online")
+            device.kill()  # SIGKILL: no goodbye, the stream just breaks
+            device.wait(timeout=10)
+            killed = time.monotonic()
+            wait_until(lambda: presence() == "offline", timeout=timeout_s + 20, interval=0.5, message="offline")
+            assert time.monotonic() - killed <= timeout_s + 10
+            alarm = wait_until(lambda: offline_alarms("active"), timeout=10, message="the offline alarm")[0]
+            assert alarm["severity"] == "critical" and alarm["status"] == "open"
+
+            device = simulator(stack, *run)
+            wait_until(lambda: presence() == "online", timeout=30, message="the device back online")
+            wait_until(lambda: not offline_alarms("active"), timeout=15, message="the alarm cleared by the return")
+            assert [a["_id"] for a in offline_alarms("cleared")] == [alarm["_id"]]
+        finally:
+            device.kill()
+            device.wait(timeout=10)
 
 
 def test_data_survives_down_and_up(stack):
