@@ -15,5 +15,6 @@
 - ``timeutil``: times as ISO strings; Vietnam's calendar date.
 - ``faults``: named fault points for crash tests.
 - ``grpc_edge``, ``grpc_health_probe``: what every gRPC edge process shares.
+- ``devicelink``: commands to devices (exchange, routing key, validated message) for any service.
 - ``testing``: pytest fixtures (real store, broker vhosts, processes, the whole stack).
 """
