@@ -1,123 +1,146 @@
-"""Unit tests: report validation, the presence a report gives, the edge's
-reading of a protobuf request and its error table. No I/O."""
-from datetime import datetime, timedelta, timezone
+"""The registry and credential rules, and the boundary's validation of a
+device: no I/O."""
+from datetime import datetime, timezone
 
-import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.telemetry import domain
-from services.telemetry.edge import report_fields
-from shared import errors
-from shared.events import validate_event
-from shared.grpc_edge import INTERNAL_MESSAGE, BusUnavailable, status_for
-from tinxa.telemetry.v1 import devicelink_pb2
+from services.telemetry import credentials, domain
+from services.telemetry.schemas import DeviceChanges, RegisterDevice
+from shared.errors import Conflict, InvalidInput, load
 
-NOW = datetime(2026, 11, 26, 13, 50, 44, 693000, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 7, 0, tzinfo=timezone.utc)
+COMMUNE = "xuan-hung"
 
 
-def report(**changes):
-    fields = dict(commune_id="xuan-hung", device_id="loa-01", online=True, volume=60, playing=False,
-                  reported_at=NOW - timedelta(seconds=3), now=NOW)
-    fields.update(changes)
-    return fields
+def registered(**fields):
+    data = load(RegisterDevice, {"device_id": "loa-01", "kind": "loudspeaker", **fields})
+    data.pop("commune_id")
+    return domain.new_device(COMMUNE, data, "u1", NOW)
 
 
-def test_a_valid_report_becomes_a_catalogued_event():
-    event = domain.status_reported_event(**report())
-    assert validate_event("telemetry", "device_status_reported", event) == event
-    assert event["commune_id"] == "xuan-hung" and event["device_id"] == "loa-01"
-    assert event["online"] is True and event["volume"] == 60 and event["playing"] is False
-    assert event["reported_at"] == "2026-11-26T13:50:41.693Z"
-    assert len(event["event_id"]) == 32 and event["schema_version"] == 1
-
-
-@pytest.mark.parametrize("changes", [
-    {"volume": None},
-    {"volume": 0},
-    {"volume": 100},
-    {"reported_at": NOW + timedelta(minutes=4)},
-    {"reported_at": NOW - timedelta(days=30)},
-    {"device_id": "x" * 64},
+@pytest.mark.parametrize("fields, message", [
+    ({"device_id": None}, "device_id: mã thiết bị không được để trống"),
+    ({"device_id": "loa 01"}, "device_id: mã thiết bị chỉ gồm chữ không dấu"),
+    ({"device_id": "x" * 65}, "device_id: mã thiết bị chỉ gồm"),
+    ({"device_id": "loa.01"}, "device_id: mã thiết bị chỉ gồm"),
+    ({"kind": "speaker"}, "kind: loại thiết bị phải là một trong: loudspeaker, eboard, other"),
+    ({"kind": None}, "kind: loại thiết bị không được để trống"),
+    ({"name": "x" * 201}, "name: tên thiết bị dài quá 200 ký tự"),
+    ({"village": "   "}, "village: tên thôn không được để trống"),
+    ({"village": "x" * 101}, "village: tên thôn dài quá 100 ký tự"),
+    ({"lat": 21.0}, "lat: cần nhập cả vĩ độ và kinh độ"),
+    ({"lon": 105.8}, "lat: cần nhập cả vĩ độ và kinh độ"),
+    ({"lat": 21.0, "lon": None}, "lat: cần nhập cả vĩ độ và kinh độ"),
+    ({"lat": 105.8, "lon": 21.0}, "lat: vĩ độ phải trong khoảng 6–24 (lãnh thổ Việt Nam)"),
+    ({"lat": 21.0, "lon": 95.0}, "lon: kinh độ phải trong khoảng 102–118"),
+    ({"lat": "bắc", "lon": 105.8}, "lat: vĩ độ phải là số"),
+    ({"installed_on": "26/11/2026"}, "installed_on: ngày lắp đặt phải có dạng YYYY-MM-DD"),
+    ({"transport": "lora"}, "transport: phương thức kết nối phải là một trong: grpc, mqtt"),
+    ({"presence_timeout_s": 29}, "presence_timeout_s: thời gian chờ phải từ 30 đến 3600 giây"),
+    ({"presence_timeout_s": 3601}, "presence_timeout_s: thời gian chờ phải từ 30 đến 3600 giây"),
+    ({"presence_timeout_s": "hai phút"}, "presence_timeout_s: thời gian chờ phải là số nguyên"),
+    ({"model": "m" * 101}, "model: mẫu thiết bị dài quá 100 ký tự"),
+    ({"colour": "đỏ"}, "colour: trường không được hỗ trợ"),
 ])
-def test_boundary_reports_are_accepted(changes):
-    assert domain.status_reported_event(**report(**changes))["device_id"] == report(**changes)["device_id"]
+def test_each_bad_field_is_refused_with_a_vietnamese_message_naming_it(fields, message):
+    with pytest.raises(InvalidInput) as err:
+        load(RegisterDevice, {"device_id": "loa-01", "kind": "loudspeaker", **fields})
+    assert message in err.value.message
 
 
-@pytest.mark.parametrize("changes, problem", [
-    ({"commune_id": ""}, "commune_id: thiếu mã xã"),
-    ({"commune_id": "   "}, "commune_id: thiếu mã xã"),
-    ({"commune_id": "x" * 65}, "commune_id: mã xã dài quá 64 ký tự"),
-    ({"device_id": ""}, "device_id: thiếu mã thiết bị"),
-    ({"device_id": "d" * 65}, "device_id: mã thiết bị dài quá 64 ký tự"),
-    ({"volume": -1}, "volume: âm lượng phải từ 0 đến 100 (nhận -1)"),
-    ({"volume": 101}, "volume: âm lượng phải từ 0 đến 100 (nhận 101)"),
-    ({"reported_at": None}, "reported_at: thiếu thời điểm báo cáo"),
-    ({"reported_at": NOW + timedelta(minutes=6)}, "reported_at: thời điểm 2026-11-26T13:56:44.693Z ở tương lai"),
-])
-def test_each_rule_refuses_a_bad_report_with_a_readable_message(changes, problem):
-    with pytest.raises(errors.InvalidInput) as caught:
-        domain.status_reported_event(**report(**changes))
-    assert caught.value.message.startswith("Báo cáo trạng thái không hợp lệ — ")
-    assert problem in caught.value.message
+def test_only_the_id_and_kind_are_required():
+    with pytest.raises(InvalidInput) as err:
+        load(RegisterDevice, {})
+    assert "device_id: thiếu mã thiết bị" in err.value.message and "kind: thiếu loại thiết bị" in err.value.message
+    device, event = registered()
+    assert device["_id"] == "xuan-hung/loa-01"
+    assert {k: device[k] for k in ("name", "village", "location", "model", "firmware", "installed_on", "transport",
+                                   "presence_timeout_s")} == {
+        "name": "", "village": None, "location": None, "model": "", "firmware": "", "installed_on": None,
+        "transport": "grpc", "presence_timeout_s": 120}
+    assert device["credential"] == {"status": "none", "credential_id": None, "at": None}
+    assert event.name == "device_registered"
+    assert {k: event.payload[k] for k in ("commune_id", "device_id", "kind", "village", "transport", "actor")} == {
+        "commune_id": COMMUNE, "device_id": "loa-01", "kind": "loudspeaker", "village": None, "transport": "grpc",
+        "actor": "u1"}
 
 
-def test_every_problem_is_named_at_once():
-    with pytest.raises(errors.InvalidInput) as caught:
-        domain.status_reported_event(**report(commune_id="", device_id="", volume=500, reported_at=None))
-    assert len(caught.value.details["problems"]) == 4
+def test_a_device_is_stored_in_plain_forms():
+    device, event = registered(name="Cụm loa thôn Đông", village="  Thôn   Đông ", lat="21.05", lon=105.8,
+                               installed_on="2026-03-01", transport="mqtt", presence_timeout_s="300")
+    assert device["village"] == "Thôn Đông" == event.payload["village"]
+    assert device["location"] == {"lat": 21.05, "lon": 105.8}
+    assert device["installed_on"] == "2026-03-01" and device["presence_timeout_s"] == 300
+    assert device["created_at"] == "2026-11-26T07:00:00.000Z"
 
 
-@pytest.mark.parametrize("reported_at, stored", [
-    ("2026-11-26T13:50:41.693Z", "2026-11-26T13:50:41.693Z"),
-    ("2026-11-26T20:50:41+07:00", "2026-11-26T13:50:41.000Z"),
-    ("2026-11-26T13:50:41", "2026-11-26T13:50:41.000Z"),
-])
-def test_presence_keeps_the_report_time_in_one_comparable_form(reported_at, stored):
-    event = dict(domain.status_reported_event(**report()), reported_at=reported_at)
-    presence = domain.presence_from_event(event)
-    assert presence["last_reported_at"] == stored
-    assert presence["last_event_id"] == event["event_id"]
-    assert (presence["online"], presence["volume"], presence["playing"]) == (True, 60, False)
+def test_an_update_sets_only_what_changed():
+    device, _ = registered(name="Loa 1", lat=21.0, lon=105.0)
+    assert domain.device_update(device, load(DeviceChanges, {"name": "Loa 1"}), NOW) is None
+    change = domain.device_update(device, load(DeviceChanges, {"name": "Loa thôn Tây", "lat": None, "lon": None}), NOW)
+    assert change.set == {"name": "Loa thôn Tây", "location": None, "updated_at": "2026-11-26T07:00:00.000Z"}
+    with pytest.raises(InvalidInput, match="device_id: không đổi được mã thiết bị"):
+        load(DeviceChanges, {"device_id": "loa-02"})
+    with pytest.raises(InvalidInput, match="lat: cần nhập cả vĩ độ và kinh độ"):
+        load(DeviceChanges, {"lat": 21.0})
 
 
-def test_the_edge_reads_unset_protobuf_fields_as_missing():
-    fields = report_fields(devicelink_pb2.ReportStatusRequest(commune_id="xuan-hung", device_id="loa-01"))
-    assert fields["volume"] is None and fields["reported_at"] is None
-    stamp = Timestamp()
-    stamp.FromDatetime(NOW)
-    fields = report_fields(devicelink_pb2.ReportStatusRequest(volume=0, reported_at=stamp, online=True))
-    assert fields["volume"] == 0 and fields["reported_at"] == NOW and fields["online"] is True
+@pytest.mark.parametrize("status, allowed", [("none", True), ("revoked", True), ("active", False),
+                                             ("code_issued", False)])
+def test_the_transport_changes_only_while_the_device_holds_no_credential(status, allowed):
+    device, _ = registered()
+    device["credential"]["status"] = status
+    changes = load(DeviceChanges, {"transport": "mqtt"})
+    if allowed:
+        assert domain.device_update(device, changes, NOW).set["transport"] == "mqtt"
+    else:
+        with pytest.raises(Conflict, match="thu hồi"):
+            domain.device_update(device, changes, NOW)
 
 
-def test_the_edge_refuses_a_timestamp_out_of_range():
-    request = devicelink_pb2.ReportStatusRequest(reported_at=Timestamp(seconds=10**12))
-    with pytest.raises(errors.InvalidInput, match="reported_at"):
-        report_fields(request)
+def test_a_provisioning_code_is_stored_as_its_digest_only():
+    device, _ = registered()
+    code, doc = domain.provisioning_code(device, "u1", NOW, 72)
+    assert len(code) == 14 and code.count("-") == 2
+    assert doc["_id"] == credentials.code_digest(code) == credentials.code_digest(code.lower().replace("-", " "))
+    assert code.replace("-", "") not in str(doc)
+    assert doc["status"] == "pending" and doc["expires_at"] == "2026-11-29T07:00:00.000Z"
+    mqtt, _ = registered(transport="mqtt")
+    with pytest.raises(Conflict, match="MQTT"):
+        domain.provisioning_code(mqtt, "u1", NOW, 72)
 
 
-class RemoteError(Exception):
-    """Stands for nameko's RemoteError, which names the original class."""
-
-    def __init__(self, exc_type, message):
-        super().__init__(message)
-        self.exc_type = exc_type
-
-
-@pytest.mark.parametrize("error, code", [
-    (errors.InvalidInput("x"), grpc.StatusCode.INVALID_ARGUMENT),
-    (errors.NotFound("x"), grpc.StatusCode.NOT_FOUND),
-    (errors.Forbidden("x"), grpc.StatusCode.PERMISSION_DENIED),
-    (errors.Unauthenticated("x"), grpc.StatusCode.UNAUTHENTICATED),
-    (errors.Conflict("x"), grpc.StatusCode.ABORTED),
-    (BusUnavailable("x"), grpc.StatusCode.UNAVAILABLE),
-    (RemoteError("NotFound", "x"), grpc.StatusCode.NOT_FOUND),
-    (RemoteError("Forbidden", "x"), grpc.StatusCode.PERMISSION_DENIED),
-])
-def test_errors_map_to_status_codes_with_their_message(error, code):
-    assert status_for(error) == (code, "x")
+def test_an_mqtt_credential_keeps_the_password_digest_and_announces_itself():
+    device, _ = registered(transport="mqtt")
+    password, doc, event = domain.mqtt_credential(device, "u1", NOW)
+    assert len(password) >= 40 and password not in str(doc)
+    assert credentials.secret_matches(password, doc["secret_sha256"])
+    assert doc["status"] == "active" and doc["transport"] == "mqtt"
+    assert event.name == "device_provisioned" and event.payload["how"] == "operator"
+    assert event.payload["credential_id"] == doc["_id"]
+    assert domain.mqtt_topic(device) == "tinxa/xuan-hung/loa-01/telemetry"
+    grpc, _ = registered()
+    with pytest.raises(Conflict, match="gRPC"):
+        domain.mqtt_credential(grpc, "u1", NOW)
 
 
-@pytest.mark.parametrize("error", [ValueError("secret detail"), RemoteError("KeyError", "secret detail")])
-def test_unexpected_errors_are_internal_without_their_detail(error):
-    assert status_for(error) == (grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+def test_a_revocation_is_a_compare_and_set_with_its_event():
+    device, _ = registered(transport="mqtt")
+    _, doc, _ = domain.mqtt_credential(device, "u1", NOW)
+    change = domain.revocation(doc, "Mất thiết bị", "u1", NOW)
+    assert change.expect == {"status": "active"}
+    assert change.set == {"status": "revoked", "revoked_at": "2026-11-26T07:00:00.000Z", "reason": "Mất thiết bị"}
+    [event] = change.events
+    assert event.name == "credential_revoked" and event.payload["credential_id"] == doc["_id"]
+
+
+def test_devices_are_listed_by_village_then_id_with_their_presence():
+    devices = [registered(device_id=i, village=v)[0] for i, v in (("b", "Thôn Tây"), ("a", None), ("c", "Thôn Đông"),
+                                                                   ("a2", "Thôn Đông"))]
+    assert [d["device_id"] for d in sorted(devices, key=domain.listing_order)] == ["a2", "c", "b", "a"]
+    line = domain.listed(devices[0], {"presence": "online", "last_seen": "2026-11-26T06:59:00.000Z",
+                                      "sample": {"volume": 40}})
+    assert (line["presence"], line["last_seen"], line["sample"]) == ("online", "2026-11-26T06:59:00.000Z",
+                                                                     {"volume": 40})
+    assert "_id" not in line
+    assert domain.listed(devices[1], None)["presence"] == "unknown"
