@@ -22,9 +22,9 @@ if [ -n "$devices" ]; then
   PYTHONWARNINGS=ignore .venv/bin/python deploy/local/seed.py --fleet "$devices"
 fi
 .venv/bin/python -m services.telemetry.simulator provision --target "127.0.0.1:$GRPC_PORT" \
-  --codes "$SIM_DIR/codes.json" --out "$SIM_DIR/credentials.json"
+  --codes "$SIM_DIR/codes.json" --out "$SIM_DIR/credentials.json" --allow-failures
 run=(.venv/bin/python -m services.telemetry.simulator run --target "127.0.0.1:$GRPC_PORT"
-     --credentials "$SIM_DIR/credentials.json" --log-dir "$SIM_DIR" ${rest[@]+"${rest[@]}"})
+     --credentials "$SIM_DIR/credentials.json" --log-dir "$SIM_DIR" ${TINXA_VHOST:+--mqtt-vhost "$TINXA_VHOST"} ${rest[@]+"${rest[@]}"})
 if [ "$background" = 1 ]; then
   nohup "${run[@]}" >>"$LOG_DIR/simulator.log" 2>&1 &
   echo $! >"$RUN_DIR/simulator.pid"
