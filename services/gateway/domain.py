@@ -206,9 +206,16 @@ _ACTIVITY_FIELDS = {
     "item_published": ("item_id", "revision", "kind", "title", "section_name", "channels", "first_publication"),
     "item_archived": ("item_id", "revision", "kind", "title", "was_live"),
     "audio_rendered": ("item_id", "revision", "media_id", "duration_seconds", "origin"),
+    # the gateway adds ``village_name`` to device events: the village as the commune calls it then
+    "device_registered": ("device_id", "kind", "village", "village_name", "transport"),
+    "device_provisioned": ("device_id", "credential_id", "transport", "how"),
+    "credential_revoked": ("device_id", "credential_id", "reason"),
+    "device_status_reported": ("device_id", "online", "reported_at"),
+    "alarm_raised": ("alarm_id", "device_id", "rule", "severity", "village", "village_name", "occurrences"),
+    "alarm_cleared": ("alarm_id", "device_id", "rule", "severity", "village", "village_name", "occurrences"),
 }
 # fields an event may leave out (the catalogue gives them a default)
-_ACTIVITY_DEFAULTS = {"comment": ""}
+_ACTIVITY_DEFAULTS = {"comment": "", "reason": "", "village": None, "village_name": None}
 
 
 def activity_entry(kind, event, actor_name):
@@ -248,6 +255,8 @@ def describe_activity(entry, lang):
                  text=shorten(data["text"], ACTIVITY_TEXT_LENGTH))
     if kind in _CONTENT_ACTIVITY:
         return _CONTENT_ACTIVITY[kind](data, actor, lang)
+    if kind in _DEVICE_ACTIVITY:
+        return _DEVICE_ACTIVITY[kind](data, entry.get("actor_name"), lang)
     return t("activity.plan_imported", lang, actor=actor, title=data["title"], count=data["task_count"])
 
 
@@ -285,13 +294,59 @@ _CONTENT_ACTIVITY = {
 }
 
 
+def _registered(data, actor, lang):
+    kind = label("device_kind", data["kind"], lang)
+    where = data["village_name"] or data["village"]
+    return t("activity.device_registered" if where else "activity.device_registered_no_village", lang,
+             actor=actor or t("activity.system", lang), device=data["device_id"], kind=kind, village=where)
+
+
+def _provisioned(data, actor, lang):
+    return t(f"activity.device_provisioned_{data['how']}", lang, actor=actor or t("activity.system", lang),
+             device=data["device_id"])
+
+
+def _revoked(data, actor, lang):
+    text = t("activity.credential_revoked", lang, actor=actor or t("activity.system", lang), device=data["device_id"])
+    if data["reason"]:
+        text += t("activity.comment", lang, comment=shorten(data["reason"], ACTIVITY_TEXT_LENGTH))
+    return text
+
+
+def _status(data, actor, lang):
+    return t("activity.device_online" if data["online"] else "activity.device_offline", lang, device=data["device_id"])
+
+
+def _alarm(data, actor, lang, raised):
+    """A raised alarm, or a cleared one: by a person, or by itself (no actor:
+    an offline device came back)."""
+    values = {"device": data["device_id"], "rule": label("alarm_rule", data["rule"], lang),
+              "severity": label("severity", data["severity"], lang), "actor": actor}
+    key = "activity.alarm_raised" if raised else "activity.alarm_cleared" if actor else "activity.alarm_cleared_itself"
+    return t(key, lang, **values)
+
+
+# Device events: the actor is a person's name, or None for the telemetry
+# service itself (a device provisioning itself, an alarm that clears).
+_DEVICE_ACTIVITY = {
+    "device_registered": _registered,
+    "device_provisioned": _provisioned,
+    "credential_revoked": _revoked,
+    "device_status_reported": _status,
+    "alarm_raised": lambda data, actor, lang: _alarm(data, actor, lang, raised=True),
+    "alarm_cleared": lambda data, actor, lang: _alarm(data, actor, lang, raised=False),
+}
+
+
 def activity_link(entry):
-    """The console page an activity entry is about: its task or content item."""
+    """The console page an activity entry is about: its task, content item or device."""
     data = entry["data"]
     if data.get("task_id"):
         return f"/tasks/{quote(data['task_id'], safe='')}"
     if data.get("item_id"):
         return f"/content/{quote(data['item_id'], safe='')}"
+    if data.get("device_id"):
+        return f"/devices/{quote(data['device_id'], safe='')}"
     return None
 
 

@@ -1,4 +1,4 @@
-"""Request bodies as the tasks and content services' arguments: JSON from
+"""Request bodies as the tasks, content and telemetry services' arguments: JSON from
 API clients, multipart forms with files from API clients and the console, and
 the console's own form encodings (a period chosen as "quarter:2026:4", a
 previewed plan carried back as base64, a publication time in Vietnam's clock).
@@ -204,3 +204,103 @@ def publication_time(value):
     except ValueError as err:
         raise InvalidInput("Thời điểm xuất bản không hợp lệ (ngày và giờ, ví dụ 15/04/2026 07:30).") from err
     return moment.replace(tzinfo=VIETNAM).isoformat() if moment.tzinfo is None else moment.isoformat()
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+MAX_CSV_BYTES = 2 * 1024 * 1024
+# what the console's edit form clears when a field is left empty: texts
+# become empty, a village, location or date none
+_DEVICE_TEXTS = ("name", "model", "firmware")
+_DEVICE_NULLABLE = ("village", "lat", "lon", "installed_on")
+
+
+def csv_text(content, name):
+    """An uploaded CSV's text: UTF-8 (a spreadsheet's byte-order mark is kept
+    for the telemetry service, which allows it)."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"Tệp «{name}» không phải văn bản UTF-8. Trong Excel, chọn Lưu thành → "
+                           "CSV UTF-8 (phân cách bằng dấu phẩy).", {"file": name}) from err
+
+
+def device_import(request):
+    """A device list to preview or import: ``{csv, confirm, commune_id}`` from
+    JSON, or from a multipart form whose ``file`` is the CSV (or whose ``csv``
+    field holds it pasted)."""
+    if not _json_or_multipart(request):
+        return load(schemas.DeviceImportSchema, read_json(request))
+    data = load(schemas.DeviceImportFormSchema, form_values(request))
+    chosen = files.chosen_files(request, "file")
+    if len(chosen) > 1:
+        raise InvalidInput("Mỗi lần chỉ nhập một tệp CSV.")
+    if chosen and data["csv"]:
+        raise InvalidInput("Chọn một cách: tải tệp CSV lên hoặc dán nội dung, không dùng cả hai.")
+    if chosen:
+        return dict(data, csv=csv_text(files.read_file(chosen[0], MAX_CSV_BYTES), files.file_name(chosen[0])))
+    if not data["csv"]:
+        raise InvalidInput("Hãy chọn tệp CSV danh sách thiết bị hoặc dán nội dung của nó.")
+    return data
+
+
+def carried_csv(text):
+    """A previewed CSV as the confirm form carries it (base64 keeps its line breaks as they were)."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def confirmed_csv(value):
+    """The CSV the console's confirm form carried back after its preview."""
+    try:
+        return base64.b64decode(value or "", validate=True).decode("utf-8")
+    except (binascii.Error, ValueError) as err:
+        raise InvalidInput("Nội dung danh sách thiết bị gửi lại bị hỏng; hãy xem trước lại rồi xác nhận.") from err
+
+
+def device_changes(request):
+    """The console's edit form as changes: every field it shows is sent, and
+    one left empty is cleared (a device moved out of a village, a location
+    removed); an empty timeout keeps the current one."""
+    fields = {key: request.form[key].strip() for key in _DEVICE_TEXTS if key in request.form}
+    fields.update({key: request.form[key].strip() or None for key in _DEVICE_NULLABLE if key in request.form})
+    if request.form.get("presence_timeout_s", "").strip():
+        fields["presence_timeout_s"] = request.form["presence_timeout_s"].strip()
+    changes = load(schemas.DeviceUpdateSchema, fields)
+    changes.pop("commune_id")
+    return changes
+
+
+# the test commands the device page offers (shared/devicelink.py has every kind)
+CONSOLE_COMMANDS = ("set_volume", "show_text")
+
+
+def device_command(values):
+    """A test command from the device page: its ``kind`` and the one field
+    each kind needs (the volume 0–100, or the text to show)."""
+    kind = values.get("kind")
+    if kind not in CONSOLE_COMMANDS:
+        raise InvalidInput("Hãy chọn lệnh thử: đặt âm lượng hoặc hiện dòng chữ.")
+    if kind == "show_text":
+        if not values.get("text"):
+            raise InvalidInput("Hãy nhập dòng chữ cần hiện trên bảng tin.")
+        return {"kind": kind, "params": {"text": values["text"]}}
+    try:
+        volume = int(values.get("volume", ""))
+    except ValueError:
+        volume = None
+    if volume is None or not 0 <= volume <= 100:
+        raise InvalidInput("Âm lượng phải là số nguyên từ 0 đến 100.")
+    return {"kind": kind, "params": {"volume": volume}}
+
+
+def alarm_rule_changes(request):
+    """An alarm rule's form as changes: the checkbox is sent only when ticked;
+    an empty threshold keeps the current one; a decimal comma is a point."""
+    fields = {"enabled": "enabled" in request.form}
+    if request.form.get("severity", "").strip():
+        fields["severity"] = request.form["severity"].strip()
+    if request.form.get("threshold", "").strip():
+        fields["threshold"] = request.form["threshold"].strip().replace(",", ".")
+    changes = load(schemas.AlarmRuleSchema, fields)
+    changes.pop("commune_id")
+    return changes

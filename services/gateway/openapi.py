@@ -832,6 +832,282 @@ PATHS = {
         ["content"], parameters=[_path("media_id", "Media id."), COMMUNE_QUERY])},
 }
 
+
+# --- devices and alarms (services/telemetry/API.md) ---------------------------------------------
+
+DEVICE_KIND = {"type": "string", "enum": ["loudspeaker", "eboard", "other"]}
+PRESENCE = {"type": "string", "enum": ["online", "offline", "unknown"]}
+SEVERITY = {"type": "string", "enum": ["critical", "major", "minor", "warning"]}
+ALARM_STATUS = {"type": "string", "enum": ["open", "acknowledged", "cleared"]}
+ALARM_RULE = {"type": "string", "enum": ["offline", "silent_slot", "mains_lost", "temperature_high",
+                                         "speaker_line_fault"]}
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+DEVICE_ERRORS = {
+    "403": _error("Missing role (the telemetry service decides: commune administrators and operators "
+                  "register, provision, command and handle alarms), another commune, or CSRF."),
+    "404": _error("No such device (or alarm) in the commune."),
+    "409": _error("The device id exists, or the device's state does not allow this (CONFLICT)."),
+}
+PERIOD_QUERY = (_query("start", "From (ISO 8601 with a time zone).", TIME),
+                _query("end", "To (ISO 8601 with a time zone).", TIME))
+_DEVICE_FIELDS = {
+    "name": STRING_OR_NULL,
+    "village": {"type": ["string", "null"], "description": "One of the commune's village ids (GET "
+                "/api/communes/{commune_id}), or null."},
+    "lat": {**NUMBER_OR_NULL, "description": "Both lat and lon, or neither; within Vietnam."},
+    "lon": NUMBER_OR_NULL,
+    "model": STRING_OR_NULL, "firmware": STRING_OR_NULL,
+    "installed_on": {"type": ["string", "null"], "format": "date"},
+    "transport": {"type": "string", "enum": ["grpc", "mqtt"], "default": "grpc"},
+    "presence_timeout_s": {"type": "integer", "minimum": 30, "maximum": 3600, "default": 120,
+                           "description": "Silence after which the device counts as offline."},
+    "commune_id": STRING_OR_NULL,
+}
+
+DEVICE_SCHEMAS = {
+    "Sample": {
+        "type": "object", "description": "A device's reading; unset measurements are null.",
+        "properties": {
+            "seq": {"type": "integer"}, "sampled_at": TIME, "received_at": TIME,
+            "connection": {"enum": ["ethernet", "wifi", "cellular", "fm_link", None]},
+            "signal_dbm": NUMBER_OR_NULL, "volume": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+            "playback": {"enum": ["idle", "playing", None]}, "playing_content_id": STRING_OR_NULL,
+            "playing_title": STRING_OR_NULL, "power_source": {"enum": ["mains", "battery", "solar", None]},
+            "mains_voltage": NUMBER_OR_NULL, "battery_voltage": NUMBER_OR_NULL, "temperature_c": NUMBER_OR_NULL,
+            "speaker_line": {"enum": ["ok", "open_circuit", "short_circuit", None]},
+            "brightness": NUMBER_OR_NULL, "screen": {"enum": ["on", "off", None]}, "slot_active": {"type": "boolean"},
+        },
+    },
+    "Credential": {
+        "type": "object", "description": "A device's credential status; never a secret.",
+        "properties": {"status": {"enum": ["none", "code_issued", "active", "revoked"]},
+                       "credential_id": STRING_OR_NULL, "at": TIME_OR_NULL},
+    },
+    "Device": {
+        "type": "object",
+        "properties": {
+            "device_id": {"type": "string"}, "commune_id": {"type": "string"}, "name": STRING_OR_NULL,
+            "kind": DEVICE_KIND, "village": STRING_OR_NULL,
+            "location": {"type": ["object", "null"], "properties": {"lat": {"type": "number"},
+                                                                    "lon": {"type": "number"}}},
+            "model": STRING_OR_NULL, "firmware": STRING_OR_NULL, "installed_on": DATE_OR_NULL,
+            "transport": {"enum": ["grpc", "mqtt"]}, "presence_timeout_s": {"type": "integer"},
+            "credential": _ref("Credential"), "presence": PRESENCE, "last_seen": TIME_OR_NULL,
+            "sample": {"oneOf": [_ref("Sample"), {"type": "null"}]},
+            "created_at": TIME, "updated_at": TIME,
+        },
+    },
+    "DeviceDetail": {
+        "allOf": [_ref("Device"), {"type": "object", "properties": {
+            "state": {"type": "object", "description": "Presence, last seen and the latest sample.",
+                      "properties": {"presence": PRESENCE, "last_seen": TIME_OR_NULL,
+                                     "sample": {"oneOf": [_ref("Sample"), {"type": "null"}]}}},
+            "open_alarms": {"type": "array", "items": _ref("Alarm")}}}],
+    },
+    "DeviceRequest": {
+        "type": "object", "additionalProperties": False, "required": ["device_id", "kind"],
+        "properties": {"device_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "kind": DEVICE_KIND,
+                       **_DEVICE_FIELDS},
+    },
+    "DeviceUpdateRequest": {
+        "type": "object", "additionalProperties": False,
+        "description": "Only the fields given change; null clears a field.",
+        "properties": {"kind": DEVICE_KIND, **_DEVICE_FIELDS},
+    },
+    "DeviceImportRequest": {
+        "type": "object", "additionalProperties": False, "required": ["csv"],
+        "properties": {
+            "csv": {"type": "string", "description": "UTF-8 CSV with the header device_id,name,kind,village,lat,lon,"
+                    "model,firmware,installed_on,transport,presence_timeout_s (only device_id and kind required)."},
+            "confirm": {"type": "boolean", "default": False,
+                        "description": "Import; without it, or with any invalid row, nothing is written."},
+            "commune_id": STRING_OR_NULL},
+    },
+    "DeviceImportForm": {
+        "type": "object", "additionalProperties": False,
+        "description": "Exactly one of file and csv.",
+        "properties": {"file": {"type": "string", "format": "binary", "description": "The CSV file, ≤ 2 MB."},
+                       "csv": {"type": "string"}, "confirm": {"type": "boolean", "default": False},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "ImportDevicesResult": {
+        "type": "object",
+        "properties": {
+            "rows": {"type": "array", "items": {"type": "object", "properties": {
+                "line": {"type": "integer", "description": "As a spreadsheet numbers it (the header is 1)."},
+                "device_id": {"type": "string"},
+                "problems": {"type": "array", "items": {"type": "string"}}}}},
+            "valid": {"type": "integer"}, "invalid": {"type": "integer"},
+            "created": {"type": "integer", "description": "0 for a preview."}},
+    },
+    "ProvisioningCode": {
+        "type": "object", "description": "Shown this once; the device exchanges it over DeviceLink.Provision.",
+        "properties": {"code": {"type": "string", "examples": ["K7QM-2XPA-9RTD"]}, "expires_at": TIME},
+    },
+    "MqttCredential": {
+        "type": "object", "description": "Shown this once; revokes the device's previous credential.",
+        "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"},
+                       "topic": {"type": "string"}, "mqtt_port": {"type": "integer"}},
+    },
+    "RevokeRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"reason": {"type": "string", "maxLength": 500}, "commune_id": STRING_OR_NULL},
+    },
+    "CommandRequest": {
+        "type": "object", "additionalProperties": False, "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["play", "stop", "set_volume", "show_text", "schedule_sync"]},
+            "params": {"type": "object", "description": "The command's fields (shared/devicelink.py): "
+                       "set_volume {volume}, show_text {text, duration_seconds} …"},
+            "commune_id": STRING_OR_NULL},
+    },
+    "CommandResult": {
+        "type": "object",
+        "properties": {"command_id": {"type": "string"},
+                       "delivered": {"type": "boolean", "description": "false: no edge has the device connected."}},
+    },
+    "Telemetry": {
+        "type": "object",
+        "properties": {"resolution": {"enum": ["raw", "hourly"]},
+                       "points": {"type": "array", "items": {"type": "object", "properties": {
+                           "at": TIME, "volume": NUMBER_OR_NULL, "signal_dbm": NUMBER_OR_NULL,
+                           "temperature_c": NUMBER_OR_NULL, "mains_voltage": NUMBER_OR_NULL,
+                           "battery_voltage": NUMBER_OR_NULL}}}},
+    },
+    "Connection": {
+        "type": "object",
+        "properties": {"online_from": TIME, "online_until": {**TIME_OR_NULL, "description": "null while online."}},
+    },
+    "Uptime": {
+        "type": "object", "description": "Time online ÷ time registered within the period.",
+        "properties": {"start": TIME, "end": TIME, "uptime": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                       "villages": {"type": "object", "additionalProperties": {"type": ["number", "null"]}},
+                       "devices": {"type": "array", "items": {"type": "object", "properties": {
+                           "device_id": {"type": "string"}, "village": STRING_OR_NULL,
+                           "uptime": {"type": ["number", "null"]}}}}},
+    },
+    "Alarm": {
+        "type": "object",
+        "properties": {"alarm_id": {"type": "string"}, "device_id": {"type": "string"}, "village": STRING_OR_NULL,
+                       "rule": ALARM_RULE, "severity": SEVERITY, "status": ALARM_STATUS,
+                       "message": {"type": "string"}, "occurrences": {"type": "integer"}, "last_at": TIME},
+    },
+    "AlarmNoteRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"note": {"type": "string", "maxLength": 2000}, "commune_id": STRING_OR_NULL},
+    },
+    "AlarmRule": {
+        "type": "object",
+        "properties": {"rule": ALARM_RULE, "enabled": {"type": "boolean"}, "severity": SEVERITY,
+                       "threshold": NUMBER_OR_NULL},
+    },
+    "AlarmRuleRequest": {
+        "type": "object", "additionalProperties": False, "description": "Only the fields given change.",
+        "properties": {"enabled": {"type": "boolean"}, "severity": SEVERITY, "threshold": NUMBER_OR_NULL,
+                       "commune_id": STRING_OR_NULL},
+    },
+}
+
+
+def _device_path(description="Device id."):
+    return _path("device_id", description)
+
+
+DEVICE_PATHS = {
+    "/api/devices": {
+        "get": _op(
+            "The commune's devices by village then id, each with its presence, last contact and latest sample.",
+            {"200": _json(_items("Device"), "Devices."), "400": _error("Invalid filter."), **AUTH_ERRORS},
+            ["devices"], parameters=[_query("village", "Only this village's."), _query("kind", "Only this kind.",
+                                                                                      DEVICE_KIND),
+                                     _query("presence", "Only devices in this state.", PRESENCE), COMMUNE_QUERY]),
+        "post": _op(
+            "Register a device (commune administrators, operators); emits telemetry.device_registered.",
+            {"201": _json(_ref("Device"), "The device."), **WRITE_ERRORS, **AUTH_ERRORS, **DEVICE_ERRORS},
+            ["devices"], body="DeviceRequest"),
+    },
+    "/api/devices/import": {"post": _op(
+        "Preview a device list (CSV) row by row, or import it with confirm: nothing is written unless every row "
+        "is valid. 201 when devices were created.",
+        {"200": _json(_ref("ImportDevicesResult"), "The preview (created 0)."),
+         "201": _json(_ref("ImportDevicesResult"), "Imported."), **UPLOAD_ERRORS, **AUTH_ERRORS, **DEVICE_ERRORS},
+        ["devices"], body="DeviceImportRequest", form="DeviceImportForm")},
+    "/api/devices/{device_id}": {
+        "get": _op(
+            "One device with its state, credential status and open alarms.",
+            {"200": _json(_ref("DeviceDetail"), "The device."), **AUTH_ERRORS, **DEVICE_ERRORS},
+            ["devices"], parameters=[_device_path(), COMMUNE_QUERY]),
+        "patch": _op(
+            "Change a device's registry fields (commune administrators, operators).",
+            {"200": _json(_ref("Device"), "The device."), **WRITE_ERRORS, **AUTH_ERRORS, **DEVICE_ERRORS},
+            ["devices"], parameters=[_device_path()], body="DeviceUpdateRequest"),
+    },
+    "/api/devices/{device_id}/provisioning-code": {"post": _op(
+        "A one-time provisioning code for a DeviceLink (gRPC) device, shown this once; voids the previous unused one.",
+        {"201": _json(_ref("ProvisioningCode"), "The code."), **WRITE_ERRORS, **AUTH_ERRORS, **DEVICE_ERRORS},
+        ["devices"], parameters=[_device_path()], body="CommuneRequest")},
+    "/api/devices/{device_id}/mqtt-credential": {"post": _op(
+        "An MQTT device's broker login, shown this once; revokes the previous one (rotation).",
+        {"201": _json(_ref("MqttCredential"), "The login."), **WRITE_ERRORS, **AUTH_ERRORS, **DEVICE_ERRORS},
+        ["devices"], parameters=[_device_path()], body="CommuneRequest")},
+    "/api/devices/{device_id}/revoke": {"post": _op(
+        "Revoke every active credential of the device: its connections end at once; emits "
+        "telemetry.credential_revoked per credential.",
+        {"200": _json({"type": "object"}, "What was revoked."), **WRITE_ERRORS, **AUTH_ERRORS, **DEVICE_ERRORS},
+        ["devices"], parameters=[_device_path()], body="RevokeRequest")},
+    "/api/devices/{device_id}/commands": {"post": _op(
+        "Send a command to the device (set_volume, show_text … as a test); the device answers later "
+        "(telemetry.command_acknowledged).",
+        {"202": _json(_ref("CommandResult"), "Sent, or not delivered."), **WRITE_ERRORS, **AUTH_ERRORS,
+         **DEVICE_ERRORS},
+        ["devices"], parameters=[_device_path()], body="CommandRequest")},
+    "/api/devices/{device_id}/telemetry": {"get": _op(
+        "The device's readings for charts: raw up to 48 hours (auto), hourly beyond; the last 24 hours by default.",
+        {"200": _json(_ref("Telemetry"), "The series."), "400": _error("Invalid period or resolution."),
+         **AUTH_ERRORS, **DEVICE_ERRORS},
+        ["devices"], parameters=[_device_path(), *PERIOD_QUERY,
+                                 _query("resolution", "auto, raw or hourly.",
+                                        {"enum": ["auto", "raw", "hourly"], "default": "auto"}),
+                                 COMMUNE_QUERY])},
+    "/api/devices/{device_id}/connections": {"get": _op(
+        "The device's connection history, newest first.",
+        {"200": _json(_items("Connection"), "Connections."), "400": _error("Invalid period."), **AUTH_ERRORS,
+         **DEVICE_ERRORS},
+        ["devices"], parameters=[_device_path(), *PERIOD_QUERY, COMMUNE_QUERY])},
+    "/api/uptime": {"get": _op(
+        "Uptime per device, village and commune over a period (the last 7 days unless given).",
+        {"200": _json(_ref("Uptime"), "Uptime."), "400": _error("Invalid period."), **AUTH_ERRORS},
+        ["devices"], parameters=[*PERIOD_QUERY, COMMUNE_QUERY])},
+    "/api/alarms": {"get": _op(
+        "The commune's alarms, newest first: active ones (open and acknowledged) unless status says otherwise.",
+        {"200": _json(_items("Alarm"), "Alarms."), "400": _error("Invalid filter."), **AUTH_ERRORS},
+        ["alarms"], parameters=[
+            _query("status", "active (default), open, acknowledged, cleared or all.",
+                   {"enum": ["active", "open", "acknowledged", "cleared", "all"], "default": "active"}),
+            _query("device_id", "Only this device's."), _query("severity", "Only this severity.", SEVERITY),
+            COMMUNE_QUERY])},
+    "/api/alarms/{alarm_id}/acknowledge": {"post": _op(
+        "Acknowledge an open alarm (someone is on it); emits telemetry.alarm_acknowledged.",
+        {"200": _json(_ref("Alarm"), "The alarm."), **WRITE_ERRORS, **AUTH_ERRORS, **DEVICE_ERRORS},
+        ["alarms"], parameters=[_path("alarm_id", "Alarm id.")], body="AlarmNoteRequest")},
+    "/api/alarms/{alarm_id}/clear": {"post": _op(
+        "Clear an open or acknowledged alarm (done); emits telemetry.alarm_cleared.",
+        {"200": _json(_ref("Alarm"), "The alarm."), **WRITE_ERRORS, **AUTH_ERRORS, **DEVICE_ERRORS},
+        ["alarms"], parameters=[_path("alarm_id", "Alarm id.")], body="AlarmNoteRequest")},
+    "/api/alarm-rules": {"get": _op(
+        "The commune's alarm rules with their settings (defaults unless changed).",
+        {"200": _json(_items("AlarmRule"), "Rules."), **AUTH_ERRORS},
+        ["alarms"], parameters=[COMMUNE_QUERY])},
+    "/api/alarm-rules/{rule}": {"patch": _op(
+        "Change a rule: enabled, severity, threshold (commune administrators, operators).",
+        {"200": _json(_ref("AlarmRule"), "The rule."), **WRITE_ERRORS, **AUTH_ERRORS, **DEVICE_ERRORS},
+        ["alarms"], parameters=[_path("rule", "The rule: offline, silent_slot, mains_lost, temperature_high, "
+                                              "speaker_line_fault.")], body="AlarmRuleRequest")},
+}
+SCHEMAS.update(DEVICE_SCHEMAS)
+PATHS.update(DEVICE_PATHS)
+
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -849,7 +1125,8 @@ DOCUMENT = {
     },
     "servers": [{"url": "/"}],
     "security": [{"session": []}, {"bearer": []}, {"apiKey": []}],
-    "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "reports", "activity", "content")],
+    "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "reports", "activity", "content",
+                                         "devices", "alarms")],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

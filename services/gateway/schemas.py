@@ -2,10 +2,12 @@
 and the RPC arguments of the district tools. Unknown fields are refused, so a
 misspelt field is an error rather than silently ignored."""
 import unicodedata
+from datetime import datetime
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.context import ROLES
+from shared.timeutil import iso
 
 from services.gateway.i18n import LANGUAGES
 
@@ -406,4 +408,142 @@ class DiffQuerySchema(Strict):
 class AudioFormSchema(Strict):
     """The fields beside the recording (``file``) of an audio upload."""
 
+    commune_id = _commune_id()
+
+
+# --- devices and alarms (services/telemetry/API.md): the telemetry service
+# checks values (id patterns, kinds, coordinates, roles); these schemas shape
+# what reaches it, refuse unknown fields and say in Vietnamese what a request
+# lacks. Villages are checked by the gateway, which knows the commune's.
+
+DEVICE_ID_MISSING = "Hãy nhập mã thiết bị (device_id)."
+DEVICE_KIND_MISSING = "Hãy chọn loại thiết bị (kind)."
+COMMAND_MISSING = "Hãy chọn lệnh gửi tới thiết bị (kind)."
+RESOLUTIONS = ("auto", "raw", "hourly")
+
+
+class IsoTime(fields.String):
+    """A moment with its time zone ("2026-04-15T07:30:00+07:00", "…Z"), sent on
+    as the UTC ISO string every service uses."""
+
+    default_error_messages = {"invalid": "Thời điểm không hợp lệ: cần ngày giờ ISO 8601 kèm múi giờ "
+                                         "(ví dụ 2026-04-15T07:30:00+07:00)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError as err:
+            raise self.make_error("invalid") from err
+        if moment.tzinfo is None:
+            raise self.make_error("invalid")
+        return iso(moment)
+
+
+class _DeviceFields(Strict):
+    """A device's registry fields (thiết bị: cụm thu loa, bảng tin điện tử…);
+    a village, location or installation date may be cleared with null."""
+
+    name = fields.String(validate=validate.Length(max=200))
+    village = fields.String(allow_none=True, validate=validate.Length(max=64))
+    lat = fields.Float(allow_none=True, error_messages={"invalid": "Vĩ độ (lat) phải là số, ví dụ 20.2506."})
+    lon = fields.Float(allow_none=True, error_messages={"invalid": "Kinh độ (lon) phải là số, ví dụ 105.9745."})
+    model = fields.String(validate=validate.Length(max=100))
+    firmware = fields.String(validate=validate.Length(max=100))
+    installed_on = IsoDate(allow_none=True)
+    transport = fields.String(validate=validate.Length(max=16))
+    presence_timeout_s = fields.Integer(error_messages={
+        "invalid": "Thời gian chờ trước khi coi là mất kết nối (presence_timeout_s) phải là số giây."})
+    commune_id = _commune_id()
+
+
+class DeviceSchema(_DeviceFields):
+    """A device to register; left-out fields take the telemetry service's defaults."""
+
+    device_id = _required_choice(DEVICE_ID_MISSING)
+    kind = _required_choice(DEVICE_KIND_MISSING)
+
+
+class DeviceUpdateSchema(_DeviceFields):
+    """Changes to a device's registry fields: only those given change; null clears."""
+
+    kind = fields.String(validate=validate.Length(max=32))
+
+
+class DeviceQuerySchema(Strict):
+    village = fields.String(validate=validate.Length(max=64))
+    kind = fields.String(validate=validate.Length(max=32))
+    presence = fields.String(validate=validate.Length(max=16))
+    commune_id = _commune_id()
+
+
+class DeviceImportSchema(Strict):
+    """A CSV of devices (the header line first); nothing is written unless ``confirm``."""
+
+    csv = _required_text(2_000_000, "Hãy gửi nội dung tệp CSV danh sách thiết bị (csv).")
+    confirm = fields.Boolean(load_default=False)
+    commune_id = _commune_id()
+
+
+class DeviceImportFormSchema(Strict):
+    """The fields beside the ``file`` of a multipart import (or pasted ``csv``)."""
+
+    csv = fields.String(load_default=None, validate=validate.Length(min=1, max=2_000_000))
+    confirm = fields.Boolean(load_default=False)
+    commune_id = _commune_id()
+
+
+class RevokeSchema(Strict):
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    commune_id = _commune_id()
+
+
+class CommandSchema(Strict):
+    """A test command to one device; ``params`` as shared/devicelink.py describes each kind."""
+
+    kind = _required_choice(COMMAND_MISSING)
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+    commune_id = _commune_id()
+
+
+class PeriodQuerySchema(Strict):
+    start = IsoTime(load_default=None)
+    end = IsoTime(load_default=None)
+    commune_id = _commune_id()
+
+
+class UptimeQuerySchema(Strict):
+    """A period of whole local days ("2026-04-01") or of ISO times; the
+    telemetry service reads both."""
+
+    start = fields.String(load_default=None, validate=validate.Length(max=40))
+    end = fields.String(load_default=None, validate=validate.Length(max=40))
+    commune_id = _commune_id()
+
+
+class TelemetryQuerySchema(PeriodQuerySchema):
+    resolution = fields.String(load_default="auto", validate=validate.OneOf(
+        RESOLUTIONS, error="Độ phân giải (resolution) phải là auto, raw hoặc hourly."))
+
+
+class AlarmQuerySchema(Strict):
+    status = fields.String(validate=validate.Length(max=16))
+    device_id = fields.String(validate=validate.Length(max=64))
+    severity = fields.String(validate=validate.Length(max=16))
+    commune_id = _commune_id()
+
+
+class AlarmNoteSchema(Strict):
+    """An operator's note on an alarm they acknowledge or clear."""
+
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+    commune_id = _commune_id()
+
+
+class AlarmRuleSchema(Strict):
+    """Changes to one alarm rule of the commune; only those given change."""
+
+    enabled = fields.Boolean()
+    severity = fields.String(validate=validate.Length(max=16))
+    threshold = fields.Float(allow_none=True, error_messages={"invalid": "Ngưỡng (threshold) phải là số."})
     commune_id = _commune_id()

@@ -41,8 +41,7 @@ log = logging.getLogger(__name__)
 
 OPERATE_ROLES = domain.OPERATE_ROLES
 NO_ROUTE = 312  # AMQP reply code of a mandatory message no queue took
-# the alarm evaluation leaves the last seconds for the next pass: a state
-# stamped then may not be written yet
+# how far back each alarm evaluation reads before the previous pass
 SETTLE = timedelta(seconds=2)
 DEFAULT_SPAN = timedelta(hours=24)
 MAX_UPTIME_SPAN = timedelta(days=400)
@@ -424,9 +423,15 @@ class TelemetryService:
             self.states.mark_offline_alarm(state, presence.ALARM_RAISED if decision == "raise" else presence.ALARM_NONE)
 
     def _sample_alarms(self, now, settings):
-        after = self.meta.cursor("alarm_evaluation") or ""
-        until = iso(now - SETTLE)
-        states = self.states.changed_between(after, until)
+        after = self.meta.cursor("alarm_evaluation")
+        # the edge restamps a busy device's state every flush, so a window
+        # that waited for states to settle would never see it; instead each
+        # pass reads back SETTLE before the previous one (a state stamped then
+        # may have landed after it). Evaluating a state twice changes nothing:
+        # ``conditions`` records what already holds.
+        since = iso(parse_iso(after) - SETTLE) if after else ""
+        until = iso(now)
+        states = self.states.changed_between(since, until)
         devices = self.devices.by_keys(state["_id"] for state in states)
         for state in states:
             device = devices.get(state["_id"])
@@ -443,7 +448,7 @@ class TelemetryService:
             conditions = {rule: before.get(rule, cause) for rule in holding}
             if conditions != before:
                 self.states.set_conditions(state, conditions)
-        if until > after:
+        if until > (after or ""):
             self.meta.set_cursor("alarm_evaluation", until)
 
     def _raise(self, device, rule, setting, text, cause, now):

@@ -151,7 +151,7 @@ def test_activity_of_follow_up_and_progress_events(kind, extra, vi, en):
 
 def test_an_event_the_feed_does_not_know_is_a_programming_error():
     with pytest.raises(ValueError):
-        domain.activity_entry("device_status_reported", EVENT, None)
+        domain.activity_entry("uptime_reported", EVENT, None)
 
 
 @pytest.mark.parametrize("text, length, short", [

@@ -1,5 +1,6 @@
 """The OpenAPI document against the code: every /api route is documented and
 every documented path exists; documented bodies are the schemas' fields."""
+import inspect
 import re
 
 import pytest
@@ -12,9 +13,9 @@ from services.gateway.service import GatewayService
 
 
 def registered_api_routes():
-    """(OpenAPI path, method) of every HTTP entrypoint under /api."""
+    """(OpenAPI path, method) of every HTTP entrypoint under /api, the mixins' too."""
     routes = set()
-    for attribute in vars(GatewayService).values():
+    for _, attribute in inspect.getmembers(GatewayService):
         for entrypoint in getattr(attribute, ENTRYPOINT_EXTENSIONS_ATTR, ()):
             if isinstance(entrypoint, ApiEntrypoint) and entrypoint.url.startswith("/api/"):
                 path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url)
