@@ -337,6 +337,23 @@ class BucketRepository(Repository):
         found = self._collection.find(query, self.OUTLINE if pending_only else None).sort("start", ASCENDING)
         return [b for b in found if b["end"] > start]
 
+    def compact(self, commune_id, device_id, start):
+        """Merge the documents the edge wrote for one device and bucket (one
+        per flush) into one, each sample once. The merged document takes the
+        first one's id, then the others go: a crash in between leaves
+        duplicates, which readers drop by ``seq``. Returns the merged id."""
+        parts = list(self._collection.find({"commune_id": commune_id, "device_id": device_id, "start": start})
+                     .sort("first_seq", ASCENDING))
+        if len(parts) < 2:
+            return parts[0]["_id"] if parts else None
+        samples = sorted({sample["seq"]: sample for part in parts for sample in part["samples"]}.values(),
+                         key=lambda sample: sample["seq"])
+        merged = {**parts[0], "samples": samples, "count": len(samples), "first_seq": samples[0]["seq"],
+                  "last_seq": samples[-1]["seq"], "end": max(part["end"] for part in parts), "rollup": "done"}
+        self._collection.replace_one({"_id": parts[0]["_id"]}, merged)
+        self._collection.delete_many({"_id": {"$in": [part["_id"] for part in parts[1:]]}})
+        return merged["_id"]
+
     def mark_done(self, ids):
         if ids:
             self._collection.update_many({"_id": {"$in": list(ids)}, "rollup": "pending"},

@@ -483,8 +483,9 @@ class TelemetryService:
         self._report_uptime(now)
 
     def _roll_up_pending(self, now):
-        hours = {}
+        hours, buckets = {}, set()
         for bucket in self.buckets.pending_before(rollup.hour_of(iso(now))):
+            buckets.add((bucket["commune_id"], bucket["device_id"], bucket["start"]))
             for hour in rollup.hours_spanned(bucket["start"], bucket["end"]):
                 hours.setdefault((bucket["commune_id"], bucket["device_id"], hour), []).append(bucket["_id"])
         for (commune_id, device_id, hour) in sorted(hours):
@@ -492,6 +493,9 @@ class TelemetryService:
             if doc is not None:
                 self.hourly.save(doc)
         self.buckets.mark_done({bucket_id for ids in hours.values() for bucket_id in ids})
+        # the edge writes a document per flush; a past bucket becomes one
+        for commune_id, device_id, start in sorted(buckets):
+            self.buckets.compact(commune_id, device_id, start)
 
     def _expire(self, now):
         raw_days = float(self.config.get("TELEMETRY_RAW_RETENTION_DAYS", 30))

@@ -256,6 +256,20 @@ class FakeBuckets(_Twin):
             if bucket_id in self.docs and self.docs[bucket_id]["rollup"] == "pending":
                 self.docs[bucket_id]["rollup"] = "done"
 
+    def compact(self, commune_id, device_id, start):
+        parts = sorted((b for b in self.docs.values()
+                        if (b["commune_id"], b["device_id"], b["start"]) == (commune_id, device_id, start)),
+                       key=lambda b: b["first_seq"])
+        if len(parts) < 2:
+            return parts[0]["_id"] if parts else None
+        samples = sorted({x["seq"]: x for part in parts for x in part["samples"]}.values(), key=lambda x: x["seq"])
+        self.docs[parts[0]["_id"]] = {**parts[0], "samples": samples, "count": len(samples),
+                                      "first_seq": samples[0]["seq"], "last_seq": samples[-1]["seq"],
+                                      "end": max(p["end"] for p in parts), "rollup": "done"}
+        for part in parts[1:]:
+            del self.docs[part["_id"]]
+        return parts[0]["_id"]
+
     def delete_ended_before(self, cutoff):
         old = [k for k, b in self.docs.items() if b["end"] < cutoff]
         for bucket_id in old:

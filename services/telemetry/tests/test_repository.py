@@ -232,6 +232,22 @@ def test_buckets_are_found_for_roll_up_and_charts_and_expire(make):
     assert buckets.pending_before("2026-11-26T07:00:00.000Z") == []
 
 
+def test_a_past_buckets_documents_become_one_with_each_sample_once(make):
+    buckets = make(store.BucketRepository)
+    start, end = "2026-11-26T06:00:00.000Z", "2026-11-26T06:01:00.000Z"
+    for doc in (bucket("loa-01", start, end, [1, 2]), bucket("loa-01", start, end, [3, 4]),
+                bucket("loa-01", start, end, [4, 5]),  # a resend after a crash: 4 twice
+                bucket("loa-02", start, end, [1])):
+        make.seed(buckets, doc)
+    merged_id = buckets.compact(C, "loa-01", start)
+    [merged] = buckets.overlapping(C, "loa-01", start, end)
+    assert merged["_id"] == merged_id == f"{C}/loa-01/{start}/1"
+    assert [x["seq"] for x in merged["samples"]] == [1, 2, 3, 4, 5]
+    assert (merged["count"], merged["first_seq"], merged["last_seq"], merged["rollup"]) == (5, 1, 5, "done")
+    assert buckets.compact(C, "loa-01", start) == merged_id  # nothing more to merge
+    assert len(buckets.overlapping(C, "loa-02", start, end)) == 1
+
+
 def test_hourly_roll_ups_replace_their_hour_and_expire(make):
     hourly = make(store.HourlyRepository)
     for hour, count in (("2026-11-26T05:00:00.000Z", 1), ("2026-11-26T06:00:00.000Z", 2),

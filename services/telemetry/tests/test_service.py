@@ -490,6 +490,9 @@ def test_the_roll_up_pass_rolls_past_hours_and_expires_old_data(service, repos):
     put_bucket(repos, hour, [sample(4, hour, 10)])
     service().roll_up()
     assert repos["hourly"].docs[f"{C}/loa-01/{hour}"]["count"] == 3
+    # ... and the bucket's documents (one per edge flush) are one again
+    [past] = [b for b in repos["buckets"].docs.values() if b["start"] == hour]
+    assert [x["seq"] for x in past["samples"]] == [1, 2, 4] and past["rollup"] == "done"
 
 
 def test_uptime_comes_from_the_connection_history(service, repos):
