@@ -97,7 +97,8 @@ def _split_method(full_method):
 class EdgeInterceptor(grpc.aio.ServerInterceptor):
     """Error mapping, metrics and correlation ids for unary-unary calls.
 
-    Streaming handlers pass through unwrapped: no edge has one yet.
+    Streaming handlers pass through unwrapped: a long-lived stream keeps its
+    own metrics and ends itself with a status (DeviceLink's ``Connect``).
     """
 
     async def intercept_service(self, continuation, handler_call_details):
@@ -241,14 +242,16 @@ def configure_logging(config):
     logging.basicConfig(level=config.get("LOG_LEVEL", "INFO"), handlers=[handler], force=True)
 
 
-async def serve(register, service_names, port, host="0.0.0.0", grace=10.0):
+async def serve(register, service_names, port, host="0.0.0.0", grace=10.0, before_stop=None):
     """Run a gRPC server until SIGTERM or SIGINT, then stop gracefully.
 
     ``register(server)`` adds the edge's servicers; ``service_names`` are their
     full names, served by reflection and reported SERVING by the health
     service along with the server as a whole (""). On a signal every status
-    turns NOT_SERVING (probes take the process out of rotation) and calls in
-    flight get ``grace`` seconds to finish.
+    turns NOT_SERVING (probes take the process out of rotation), then
+    ``before_stop()`` is awaited (an edge with long-lived streams ends them
+    itself, after storing what they sent), and calls in flight get ``grace``
+    seconds to finish.
     """
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -269,5 +272,7 @@ async def serve(register, service_names, port, host="0.0.0.0", grace=10.0):
 
     log.info("stopping: letting calls in flight finish (up to %ss)", grace)
     await health_servicer.enter_graceful_shutdown()
+    if before_stop is not None:
+        await before_stop()
     await server.stop(grace)
     log.info("stopped")

@@ -561,22 +561,12 @@ async def run(config):
     metrics = grpc_edge.start_metrics_server(int(config.get("METRICS_PORT", 9104)),
                                              {"broker": bus.check, "mongo": store.ping, "writer": ingest.check})
 
-    def register(server):
-        devicelink_pb2_grpc.add_DeviceLinkServiceServicer_to_server(servicer, server)
-        stop = server.stop
-
-        async def drain_then_stop(grace):
-            await servicer.drain()
-            await stop(grace)
-
-        # serve() stops the server on SIGTERM; the streams are ended by us first
-        server.stop = drain_then_stop
-
     log.info("edge %s starting", edge_id)
     try:
-        await grpc_edge.serve(register, [SERVICE_NAME], port=int(config.get("GRPC_PORT", 50051)),
-                              host=config.get("GRPC_HOST", "0.0.0.0"),
-                              grace=float(config.get("GRPC_GRACE_SECONDS", 10)))
+        await grpc_edge.serve(
+            lambda server: devicelink_pb2_grpc.add_DeviceLinkServiceServicer_to_server(servicer, server),
+            [SERVICE_NAME], port=int(config.get("GRPC_PORT", 50051)), host=config.get("GRPC_HOST", "0.0.0.0"),
+            grace=float(config.get("GRPC_GRACE_SECONDS", 10)), before_stop=servicer.drain)
     finally:
         sweeper.cancel()
         ingest.stop()
