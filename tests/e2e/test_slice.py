@@ -120,9 +120,10 @@ def test_up_runs_the_demo_fleet_and_its_devices_come_online(stack):
         assert response.status_code == 200, response.text
         body = response.json()
         devices = {d["device_id"]: d for d in (body["items"] if isinstance(body, dict) else body)}
-        return all(devices.get(d["device_id"], {}).get("presence") == "online" for d in demo) and devices
-    devices = wait_until(all_online, timeout=60, message="the demo fleet online")
-    assert all(devices[d["device_id"]]["sample"] for d in demo)
+        return all(devices.get(d["device_id"], {}).get("presence") == "online"
+                   and devices[d["device_id"]].get("sample") for d in demo) and devices
+    devices = wait_until(all_online, timeout=60, message="the demo fleet online, each with a sample")
+    assert {devices[d["device_id"]]["village"] for d in demo} == {f"thon-{n}" for n in range(1, 7)}
 
 
 def test_a_device_killed_without_goodbye_is_offline_within_its_timeout_and_its_return_clears_the_alarm(stack, tmp_path):

@@ -17,7 +17,6 @@ from services.telemetry.tests.test_edge import EdgeProcess
 from shared.context import CONTEXT_KEY, Caller
 from shared.testing import wait_until
 
-pytestmark = pytest.mark.integration
 
 OPERATOR = Caller(subject="op-1", commune_id="xuan-hung", roles=frozenset({"operator"}), name="Trần Văn Bình")
 
