@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.wrappers import Response
@@ -111,3 +111,11 @@ def error_page(request, reply, request_id):
     title = i18n.t(title_key if title_key in i18n.VI else "error.title", lang)
     return render("error.html", request, lang, status=reply.status, title=title, message=reply.message,
                   request_id=request_id)
+
+
+def link(caller, commune, path, **params):
+    """A console link; a district administrator's links keep the commune chosen."""
+    if caller.is_district and commune is not None:
+        params["commune_id"] = commune["_id"]
+    pairs = {k: v for k, v in params.items() if v not in (None, "")}
+    return path + (f"?{urlencode(pairs)}" if pairs else "")

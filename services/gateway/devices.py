@@ -15,14 +15,14 @@ commune, checks villages against the commune's and shapes the request.
 from collections import Counter
 from datetime import timedelta
 from functools import partial
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from shared.errors import load
 from shared.handlers import event_handler
 from shared.timeutil import iso, utcnow
 
 from services.gateway import console, device_views, domain, forms, i18n, schemas
-from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, describe, page
+from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, form_refusal, page
 from services.gateway.rpc import TimedRpcProxy
 from services.gateway.web import json_response, query, read_json, redirect, safe_next
 
@@ -279,7 +279,7 @@ class DeviceRoutes:
             more_alarms=len(alarms) > DEVICE_PAGE_ALARMS, village_names=_village_names(commune))
 
     def _device_link(self, identity, commune, device_id):
-        return _link(identity.caller, commune, f"/devices/{quote(device_id, safe='')}")
+        return console.link(identity.caller, commune, f"/devices/{quote(device_id, safe='')}")
 
     def _device_form(self, request, device_id, action, success):
         """A form of the device page (or of the provisioning page, which names
@@ -323,7 +323,7 @@ class DeviceRoutes:
             sent = self.telemetry.send_command(device_id, command["kind"], command["params"],
                                                commune_id=commune["_id"])
         except EXPECTED_EXCEPTIONS as err:
-            self.cookies.set_flash(response, "error", _refusal(err).message)
+            self.cookies.set_flash(response, "error", form_refusal(err).message)
             return response
         what = i18n.t(f"command.{command['kind']}", lang, **command["params"])
         if sent.get("delivered"):
@@ -355,7 +355,7 @@ class DeviceRoutes:
         except EXPECTED_EXCEPTIONS as err:
             response = redirect(safe_next(request.form.get("next"),
                                           default=self._device_link(identity, commune, device_id)))
-            self.cookies.set_flash(response, "error", _refusal(err).message)
+            self.cookies.set_flash(response, "error", form_refusal(err).message)
             return response
         host = self.config.get("DEVICES_PUBLIC_HOST") or request.host.rsplit(":", 1)[0]
         port = self.config.get("DEVICELINK_PUBLIC_PORT") or DEVICELINK_PORT
@@ -378,14 +378,14 @@ class DeviceRoutes:
         return self._device_render(request, identity, "alarms.html", commune, lang, active="alarms",
                                    filters=filters, alarms=alarms, village_names=_village_names(commune),
                                    rules=self.telemetry.list_alarm_rules(commune_id=commune_id),
-                                   here_link=_link(identity.caller, commune, "/alarms", **filters))
+                                   here_link=console.link(identity.caller, commune, "/alarms", **filters))
 
     def _alarm_form(self, request, action, success):
         context = self._device_context(request)
         if context is None:
             return redirect("/")
         identity, commune, lang = context
-        back = safe_next(request.form.get("next"), default=_link(identity.caller, commune, "/alarms"))
+        back = safe_next(request.form.get("next"), default=console.link(identity.caller, commune, "/alarms"))
         return self._after_form(back, lambda: action(forms.form_values(request), commune),
                                 lambda result: success(result, lang))
 
@@ -438,7 +438,7 @@ class DeviceRoutes:
             device_views.check_village(commune, data.get("village"))
             device = self.telemetry.register_device(dict(data, commune_id=commune["_id"]))
         except EXPECTED_EXCEPTIONS as err:
-            return self._provisioning(request, identity, commune, lang, values, _refusal(err))
+            return self._provisioning(request, identity, commune, lang, values, form_refusal(err))
         response = redirect(self._device_link(identity, commune, device["device_id"]))
         self.cookies.set_flash(response, "ok", i18n.t("provisioning.registered", lang,
                                                       name=device.get("name") or device["device_id"]))
@@ -455,7 +455,7 @@ class DeviceRoutes:
             data = forms.device_import(request)
             result = self._import_devices(commune, data["csv"], confirm=False)
         except EXPECTED_EXCEPTIONS as err:
-            return self._provisioning(request, identity, commune, lang, error=_refusal(err))
+            return self._provisioning(request, identity, commune, lang, error=form_refusal(err))
         return self._provisioning(request, identity, commune, lang, mode="preview", result=result,
                                   csv_b64=forms.carried_csv(data["csv"]))
 
@@ -470,11 +470,11 @@ class DeviceRoutes:
             csv_text = forms.confirmed_csv(request.form.get("csv_b64"))
             result = self._import_devices(commune, csv_text, confirm=True)
         except EXPECTED_EXCEPTIONS as err:
-            return self._provisioning(request, identity, commune, lang, error=_refusal(err))
+            return self._provisioning(request, identity, commune, lang, error=form_refusal(err))
         if not result.get("created"):
             return self._provisioning(request, identity, commune, lang, mode="preview", result=result,
                                       csv_b64=forms.carried_csv(csv_text))
-        response = redirect(_link(identity.caller, commune, "/devices"))
+        response = redirect(console.link(identity.caller, commune, "/devices"))
         self.cookies.set_flash(response, "ok", i18n.t("provisioning.imported", lang, count=result["created"]))
         return response
 
@@ -487,18 +487,3 @@ def _village_names(commune):
     return {village["id"]: village["name"] for village in commune.get("villages", ())}
 
 
-def _link(caller, commune, path, **params):
-    """A console link; a district administrator's links keep the commune
-    chosen (as service.py's, which this module cannot import: service.py imports it)."""
-    if caller.is_district and commune is not None:
-        params["commune_id"] = commune["_id"]
-    pairs = {k: v for k, v in params.items() if v not in (None, "")}
-    return path + (f"?{urlencode(pairs)}" if pairs else "")
-
-
-def _refusal(err):
-    """The reply a form shows for a caller error; a server error is raised on."""
-    reply = describe(err, request_id="")
-    if reply.status >= 500:
-        raise err
-    return reply

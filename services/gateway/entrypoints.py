@@ -210,3 +210,11 @@ class PageEntrypoint(ApiEntrypoint):
 
 api = ApiEntrypoint.decorator
 page = PageEntrypoint.decorator
+
+
+def form_refusal(err):
+    """The reply a console form shows for a caller error; a server error is raised on."""
+    reply = describe(err, request_id="")
+    if reply.status >= 500:
+        raise err
+    return reply

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
@@ -32,7 +32,7 @@ from shared.timeutil import iso, local_today, utcnow
 from services.gateway import auth, console, domain, feeds, files, forms, i18n, schemas
 from services.gateway.cookies import CookieJar
 from services.gateway import devices
-from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, describe, page
+from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, form_refusal, page
 from services.gateway.errors import CsrfRejected, RateLimited
 from services.gateway.feeds import PublicSite
 from services.gateway.openapi import DOCUMENT
@@ -657,7 +657,7 @@ class GatewayService(devices.DeviceRoutes):
             "commune_name": commune["name"] if commune else i18n.t("header.district", lang),
             "csrf_token": identity.csrf_token,
             "active": active,
-            "link": partial(_link, identity.caller, commune),
+            "link": partial(console.link, identity.caller, commune),
             "can": identity.caller.has_any,
             # a district administrator's forms carry the commune they work on
             "district_commune_id": commune["_id"] if commune and identity.caller.is_district else None,
@@ -744,7 +744,7 @@ class GatewayService(devices.DeviceRoutes):
         try:
             result = action()
         except EXPECTED_EXCEPTIONS as err:
-            self.cookies.set_flash(response, "error", _refusal(err).message)
+            self.cookies.set_flash(response, "error", form_refusal(err).message)
             return response
         self.cookies.set_flash(response, "ok", success(result))
         return response
@@ -799,7 +799,7 @@ class GatewayService(devices.DeviceRoutes):
             source = forms.plan_source(request)
             preview = self.tasks.preview_import(dict(source, commune_id=commune["_id"]))
         except EXPECTED_EXCEPTIONS as err:
-            return self._import_form(request, identity, commune, values, _refusal(err))
+            return self._import_form(request, identity, commune, values, form_refusal(err))
         content_kind, content_b64 = forms.carried_content(source)
         return self._render(request, identity, "import_preview.html", "overview", commune, preview=preview,
                             content_kind=content_kind, content_b64=content_b64,
@@ -816,8 +816,8 @@ class GatewayService(devices.DeviceRoutes):
             source = forms.applied_source(request)
             plan = self.tasks.import_plan(dict(source, commune_id=commune["_id"]))
         except EXPECTED_EXCEPTIONS as err:
-            return self._import_form(request, identity, commune, forms.form_values(request), _refusal(err))
-        response = redirect(_link(identity.caller, commune, f"/plans/{quote(plan['_id'], safe='')}"))
+            return self._import_form(request, identity, commune, forms.form_values(request), form_refusal(err))
+        response = redirect(console.link(identity.caller, commune, f"/plans/{quote(plan['_id'], safe='')}"))
         key = "import.reimported" if plan.get("diff") else "import.imported"
         self.cookies.set_flash(response, "ok", i18n.t(key, lang, title=plan["title"], count=plan["task_count"]))
         return response
@@ -859,7 +859,7 @@ class GatewayService(devices.DeviceRoutes):
         if commune is None:
             return redirect("/")
         lang = console.request_language(request, identity.user)
-        back = _link(identity.caller, commune, f"/tasks/{quote(task_id, safe='')}")
+        back = console.link(identity.caller, commune, f"/tasks/{quote(task_id, safe='')}")
         return self._after_form(back, lambda: action(forms.form_values(request), commune),
                                 lambda result: success(result, lang))
 
@@ -968,7 +968,7 @@ class GatewayService(devices.DeviceRoutes):
             report = self.tasks.generate_report(
                 forms.report_request(values["plan_id"], forms.report_options(options), commune))
         except EXPECTED_EXCEPTIONS as err:
-            return self._report_form(request, identity, commune, values, _refusal(err))
+            return self._report_form(request, identity, commune, values, form_refusal(err))
         return files.report_download(report)
 
     # --- console: content (nội dung) ----------------------------------------------------
@@ -982,7 +982,7 @@ class GatewayService(devices.DeviceRoutes):
         return identity, commune, console.request_language(request, identity.user)
 
     def _item_link(self, identity, commune, item_id, tail=""):
-        return _link(identity.caller, commune, f"/content/{quote(item_id, safe='')}{tail}")
+        return console.link(identity.caller, commune, f"/content/{quote(item_id, safe='')}{tail}")
 
     @page("GET", "/content")
     def content_page(self, request):
@@ -1034,7 +1034,7 @@ class GatewayService(devices.DeviceRoutes):
         try:
             item = self.content.create_item(dict(forms.content_editor(request), commune_id=commune["_id"]))
         except EXPECTED_EXCEPTIONS as err:
-            return self._editor(request, identity, commune, forms.editor_values(request), error=_refusal(err))
+            return self._editor(request, identity, commune, forms.editor_values(request), error=form_refusal(err))
         return self._after_save(request, identity, commune, lang, item, "content.created_item")
 
     def _after_save(self, request, identity, commune, lang, item, saved_key):
@@ -1045,7 +1045,7 @@ class GatewayService(devices.DeviceRoutes):
             try:
                 self.content.submit_item({"item_id": item["_id"], "comment": "", "commune_id": commune["_id"]})
             except EXPECTED_EXCEPTIONS as err:
-                self.cookies.set_flash(response, "error", f"{message} {_refusal(err).message}")
+                self.cookies.set_flash(response, "error", f"{message} {form_refusal(err).message}")
                 return response
             message = i18n.t("content.saved_and_submitted", lang, title=item["title"])
         self.cookies.set_flash(response, "ok", message)
@@ -1072,7 +1072,7 @@ class GatewayService(devices.DeviceRoutes):
             data = forms.content_editor(request, update=True)
             item = self.content.update_item(dict(data, item_id=item_id, commune_id=commune["_id"]))
         except EXPECTED_EXCEPTIONS as err:
-            refusal = _refusal(err)
+            refusal = form_refusal(err)
             current = self.content.get_item(item_id, commune["_id"])
             edited = _int_or_none(request.form.get("revision"))
             if refusal.status == 409 and edited and current["revision"] != edited:
@@ -1196,7 +1196,7 @@ class GatewayService(devices.DeviceRoutes):
         if context is None:
             return redirect("/")
         identity, commune, lang = context
-        return self._after_form(_link(identity.caller, commune, "/content/sections"),
+        return self._after_form(console.link(identity.caller, commune, "/content/sections"),
                                 lambda: action(forms.form_values(request), commune),
                                 lambda section: success(section, lang))
 
@@ -1234,25 +1234,9 @@ def _check_csrf(request, session):
             raise CsrfRejected("Thiếu hoặc sai mã chống giả mạo (CSRF). Hãy tải lại trang rồi thử lại.")
 
 
-def _refusal(err):
-    """The reply a form shows for a caller error; a server error is raised on."""
-    reply = describe(err, request_id="")
-    if reply.status >= 500:
-        raise err
-    return reply
-
-
 def _agency_names(commune):
     """Agency id → name, for links to the agencies' pages."""
     return {agency["id"]: agency["name"] for agency in commune.get("agencies", ())}
-
-
-def _link(caller, commune, path, **params):
-    """A console link; a district administrator's links keep the commune chosen."""
-    if caller.is_district and commune is not None:
-        params["commune_id"] = commune["_id"]
-    pairs = {k: v for k, v in params.items() if v not in (None, "")}
-    return path + (f"?{urlencode(pairs)}" if pairs else "")
 
 
 def _page_number(value):
