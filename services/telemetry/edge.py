@@ -29,7 +29,7 @@ from pathlib import Path
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from kombu import Consumer, Exchange, Queue
+from kombu import Consumer, Exchange, Producer, Queue
 from prometheus_client import Counter, Gauge
 from pymongo.errors import PyMongoError
 
@@ -250,6 +250,16 @@ class CommandRelay:
             self._queue.unbind_from(self._exchange, routing_key=key)
         self.thread.call(unbind)
 
+    def announce(self, key, session_id):
+        """Tell the other edges that ``key`` opened stream ``session_id``
+        here: one still holding an older stream of that device ends it. Sent
+        after this edge's own binding, on the same channel, so this edge
+        receives it too (and ignores its own session)."""
+        def announce(channel):
+            Producer(channel).publish({"takeover": session_id, "key": key, "edge_id": self._edge_id},
+                                      exchange=self._exchange, routing_key=key, delivery_mode=1)
+        self.thread.call(announce)
+
     def _command(self, message):
         self._loop.call_soon_threadsafe(self._on_command, message.body)
 
@@ -406,6 +416,7 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
             older.end(grpc.StatusCode.ABORTED, TAKEN_OVER)
         else:
             self.commands.bind(stream.key)
+        self.commands.announce(stream.key, stream.session_id)
         self._streams[stream.key] = stream
         STREAMS_OPEN.inc()
         buffer = stream.buffer
@@ -488,9 +499,13 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
         self.revoked(credential_id)
 
     def on_command(self, body):
-        """A command from the bus, for a device connected here (or just gone)."""
+        """A command from the bus, for a device connected here (or just gone),
+        or another edge's takeover notice for it."""
         try:
             command = json.loads(body)
+            if "takeover" in command:
+                self._taken_over(command)
+                return
             key = routing_key(command["commune_id"], command["device_id"])
             message = command_message(command)
             expired = parse_iso(command["expires_at"]) < utcnow()
@@ -504,6 +519,14 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
             log.warning("dropped command %s for %s: the device is no longer connected here", command["command_id"], key)
         else:
             stream.send(message)
+
+    def _taken_over(self, notice):
+        """The device opened a newer stream (on another edge): end ours."""
+        key = notice.get("key")
+        stream = self._streams.get(key)
+        if stream is not None and stream.session_id != notice["takeover"] and not stream.ended:
+            log.info("stream %s of %s ended: taken over on edge %s", stream.session_id, key, notice.get("edge_id"))
+            stream.end(grpc.StatusCode.ABORTED, TAKEN_OVER)
 
     async def end_silent_streams(self, every_seconds=5):
         """End streams that sent nothing for their device's presence timeout.

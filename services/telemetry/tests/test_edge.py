@@ -342,6 +342,33 @@ def test_commands_reach_the_device_and_its_answers_become_events(edge, device, d
     wait_until(lambda: not routed(amqp_uri, command), message="the binding to go")
 
 
+def test_a_device_reconnecting_to_another_edge_takes_over_from_its_older_stream(
+        edge, device, db, tmp_path, rabbit_config, mongo_uri, mongo_database):
+    other = EdgeProcess(tmp_path / "edge-2.log", AMQP_URI=rabbit_config["AMQP_URI"], MONGO_URI=mongo_uri,
+                        TELEMETRY_DATABASE=mongo_database.name, EDGE_ID="edge-test-2")
+    second = DeviceLinkClient(other.target)
+    try:
+        wait_until(lambda: other.health() == "SERVING", timeout=20, message="the second edge to serve")
+        register(db)
+        credential = issue_credential(db)
+        device.open("old", credential)
+        device.welcome("old")
+        second.open("new", credential)  # the device came back through another replica
+        second.welcome("new")
+        ended = device.wait_end("old")
+        assert (ended["code"], ended["details"]) == ("ABORTED", "Thiết bị đã mở một luồng kết nối khác; luồng này bị đóng.")
+        second.send("new", batch(1, 2))
+        second.acked("new", 2)
+        # commands now reach the new stream only
+        command = make_command("xuan-hung", "loa-01", "set_volume", {"volume": 55})
+        wait_until(lambda: routed(rabbit_config["AMQP_URI"], command), message="the new stream's binding")
+        assert second.wait_for("new", "command")["command_id"] == command["command_id"]
+        assert second.end("new") is None
+    finally:
+        second.stop()
+        other.stop()
+
+
 def test_reflection_health_metrics_and_healthz(edge, device, db):
     listed = subprocess.run([sys.executable, "-c", REFLECTION_CLIENT, edge.target, SERVICE], cwd=ROOT,
                             capture_output=True, text=True, timeout=30)
