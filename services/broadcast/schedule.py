@@ -49,19 +49,17 @@ from dataclasses import dataclass, field
 from datetime import MAXYEAR, date, datetime, time, timedelta, timezone
 from itertools import pairwise
 from typing import NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
 from services.broadcast.zones import DEVICE_KIND, target_problems
 from shared.devicelink import ID_PATTERN
 from shared.errors import Conflict, InvalidInput
-from shared.timeutil import VIETNAM, iso
+from shared.timeutil import iso
 
-try:
-    ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-except ZoneInfoNotFoundError:  # an image without tz data: Vietnam has kept UTC+7 since 1975
-    ZONE = VIETNAM
+# the IANA zone, from the system or the pinned tzdata package (slim images have none)
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 PRIORITIES = ("normal", "high")
 PRIORITY_RANK = {"normal": 0, "high": 1}
