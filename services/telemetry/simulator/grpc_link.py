@@ -23,6 +23,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from tinxa.devicelink.v1 import devicelink_pb2 as pb
 from tinxa.devicelink.v1 import devicelink_pb2_grpc
 
+from services.telemetry.simulator.reconnect import Reconnect
+
 log = logging.getLogger(__name__)
 
 CONNECTIONS = {"ethernet": pb.CONNECTION_TYPE_ETHERNET, "wifi": pb.CONNECTION_TYPE_WIFI,
@@ -166,7 +168,7 @@ class GrpcTransport:
         return min(self._last_sent + self.keepalive, self._last_heard + 3 * self.keepalive + 10)
 
     async def run(self, stopping):
-        backoff = min(1.0, self.reconnect_max)
+        reconnect = Reconnect(self.rng, self.offline_seconds, self.reconnect_max)
         while not stopping.is_set():
             dropped = False
             sessions = self.sessions
@@ -186,17 +188,10 @@ class GrpcTransport:
                 if self._dropping:
                     dropped = True
                 self._ended()
-            if self.sessions > sessions:
-                backoff = min(1.0, self.reconnect_max)  # it was connected: start backing off afresh
             if stopping.is_set() or self._closing:
                 break
-            if dropped:
-                delay = self.rng.uniform(*self.offline_seconds)
-            else:
-                delay = backoff * self.rng.uniform(0.5, 1.5)
-                backoff = min(backoff * 2, self.reconnect_max)
             try:
-                await asyncio.wait_for(stopping.wait(), delay)
+                await asyncio.wait_for(stopping.wait(), reconnect.delay(self.sessions > sessions, dropped))
             except asyncio.TimeoutError:
                 pass
 

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 
 import paho.mqtt.client as mqtt
 
+from services.telemetry.simulator.reconnect import Reconnect
 from shared.timeutil import iso
 
 log = logging.getLogger(__name__)
@@ -127,21 +128,14 @@ class MqttTransport:
 
     async def run(self, stopping):
         loop = asyncio.get_running_loop()
-        backoff = min(1.0, self.reconnect_max)
+        reconnect = Reconnect(self.rng, self.offline_seconds, self.reconnect_max)
         while not stopping.is_set() and not self._closing:
             sessions = self.sessions
             dropped = await self._session(loop)
             if stopping.is_set() or self._closing:
                 break
-            if self.sessions > sessions:
-                backoff = min(1.0, self.reconnect_max)  # it was connected: start backing off afresh
-            if dropped:
-                delay = self.rng.uniform(*self.offline_seconds)
-            else:
-                delay = backoff * self.rng.uniform(0.5, 1.5)
-                backoff = min(backoff * 2, self.reconnect_max)
             try:
-                await asyncio.wait_for(stopping.wait(), delay)
+                await asyncio.wait_for(stopping.wait(), reconnect.delay(self.sessions > sessions, dropped))
             except asyncio.TimeoutError:
                 pass
 

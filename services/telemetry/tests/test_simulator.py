@@ -778,3 +778,18 @@ def fake_edge_main(argv):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["fake-edge"]:
         fake_edge_main(sys.argv[2:])
+
+
+def test_reconnect_waits_offline_after_a_drop_and_backs_off_after_failures_afresh_once_connected():
+    import random
+
+    from services.telemetry.simulator.reconnect import Reconnect
+
+    class Middle(random.Random):
+        def uniform(self, a, b):
+            return (a + b) / 2
+
+    reconnect = Reconnect(Middle(), offline_seconds=(10.0, 20.0), reconnect_max=4.0)
+    assert [reconnect.delay(False, False) for _ in range(4)] == [1.0, 2.0, 4.0, 4.0]
+    assert reconnect.delay(False, True) == 15.0  # a planned drop: offline for a while
+    assert reconnect.delay(True, False) == 1.0  # it had connected: backing off starts afresh
