@@ -13,6 +13,7 @@ import logging
 import time
 
 from nameko.extensions import DependencyProvider
+from nameko.messaging import QueueConsumer
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from shared.mongo import MongoClientProvider
@@ -100,7 +101,8 @@ class Observability(DependencyProvider):
         from eventlet import wsgi
 
         listener = eventlet.listen(("0.0.0.0", self.port))
-        app = health_app({"mongo": lambda: self.client.client.admin.command("ping")})
+        app = health_app({"mongo": lambda: self.client.client.admin.command("ping"),
+                          "consumers": self._consumers_ready})
         self._server = self.container.spawn_managed_thread(
             lambda: wsgi.server(listener, app, log_output=False), identifier="metrics-server"
         )
@@ -108,6 +110,16 @@ class Observability(DependencyProvider):
     def stop(self):
         if self._server is not None:
             self._server.kill()
+
+    def _consumers_ready(self):
+        """Raises until every queue of the service consumes: this server starts
+        beside the entrypoints, and an RPC sent before the service's queue
+        exists comes back unroutable (nameko 2.14 keeps the readiness in
+        ``QueueConsumer._consumers_ready``)."""
+        waiting = [ext for ext in self.container.extensions
+                   if isinstance(ext, QueueConsumer) and not ext._consumers_ready.ready()]
+        if waiting:
+            raise RuntimeError("the service's queues are not consuming yet")
 
     def worker_setup(self, worker_ctx):
         data = worker_ctx.data
