@@ -32,12 +32,20 @@ class Publisher:
         self._lock = threading.Lock()
         self._producer = None
         self._declared = set()
+        self._returned = False
 
     def _ensure(self):
         if self._producer is None:
             self._connection.ensure_connection(max_retries=3)
-            self._producer = Producer(self._connection.channel())
+            # with a return listener the channel records an unroutable
+            # mandatory message and goes on to wait for its confirm; without
+            # one, py-amqp raises mid-wait and the confirm that follows would
+            # be taken for the next message's
+            self._producer = Producer(self._connection.channel(), on_return=self._on_return)
         return self._producer
+
+    def _on_return(self, exception, exchange, routing_key, message):
+        self._returned = True
 
     def _reset(self):
         self._producer = None
@@ -67,8 +75,11 @@ class Publisher:
         """Publish one persistent JSON message, waiting for the broker's confirm.
 
         ``exchange`` may be an Exchange (declared once per connection) or a name.
+        Returns whether the message reached a queue: False only for a
+        ``mandatory=True`` message no queue is bound to take (still confirmed).
         """
         with self._lock:
+            self._returned = False
             try:
                 producer = self._ensure()
                 if isinstance(exchange, Exchange) and exchange.name not in self._declared:
@@ -88,6 +99,7 @@ class Publisher:
             except Exception:
                 self._reset()
                 raise
+            return not self._returned
 
     def close(self):
         with self._lock:

@@ -59,6 +59,11 @@ class BusUnavailable(Exception):
     """The broker did not take an event; the client should retry later."""
 
 
+class Unroutable(Exception):
+    """The broker confirmed an event no queue takes (its consumer never
+    declared its queue): published, but lost, so not taken as done."""
+
+
 # The one table from errors to gRPC status codes. Conflict is ABORTED rather
 # than ALREADY_EXISTS: the services raise it for lost concurrent updates as
 # well as duplicates, and ABORTED tells the client to re-read and retry.
@@ -191,15 +196,16 @@ class EdgeBus:
         """Return once the broker confirmed the event; BusUnavailable otherwise."""
 
         def publish():
-            self._publisher.publish(
+            if not self._publisher.publish(
                 payload, exchange=event_exchange(source), routing_key=name,
                 headers=context_headers(context_data), mandatory=True, confirm_timeout=self._timeout,
-            )
+            ):
+                raise Unroutable(f"no queue takes {source}.{name}")
 
         loop = asyncio.get_running_loop()
         try:
             await asyncio.wait_for(loop.run_in_executor(self._thread, publish), self._timeout)
-        except (asyncio.TimeoutError, KombuError, AMQPError, MessageNacked, OSError) as err:
+        except (asyncio.TimeoutError, KombuError, AMQPError, MessageNacked, OSError, Unroutable) as err:
             log.warning("could not publish %s.%s %s: %r", source, name, payload.get("event_id"), err)
             raise BusUnavailable("Hệ thống tạm thời không nhận được dữ liệu; vui lòng gửi lại sau.") from err
 

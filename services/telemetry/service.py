@@ -13,7 +13,6 @@ import socket
 import uuid
 from datetime import date, timedelta
 
-from amqp.exceptions import ChannelError
 from kombu import Exchange
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
@@ -40,7 +39,6 @@ from shared.timeutil import VIETNAM, iso, parse_iso, utcnow
 log = logging.getLogger(__name__)
 
 OPERATE_ROLES = domain.OPERATE_ROLES
-NO_ROUTE = 312  # AMQP reply code of a mandatory message no queue took
 # how far back each alarm evaluation reads before the previous pass
 SETTLE = timedelta(seconds=2)
 DEFAULT_SPAN = timedelta(hours=24)
@@ -91,16 +89,8 @@ class DeviceCommands(DependencyProvider):
         return self.send
 
     def send(self, command):
-        try:
-            self.publisher.publish(command, exchange=self.exchange,
-                                   routing_key=routing_key(command["commune_id"], command["device_id"]), mandatory=True)
-        except ChannelError as err:
-            # the broker returns an unroutable mandatory message before it
-            # confirms it; shared.bus.Publisher raises that return
-            if err.reply_code == NO_ROUTE:
-                return False
-            raise
-        return True
+        return self.publisher.publish(command, exchange=self.exchange, mandatory=True,
+                                      routing_key=routing_key(command["commune_id"], command["device_id"]))
 
 
 class BrokerAccounts(DependencyProvider):
