@@ -131,19 +131,31 @@ class UptimeReported(EventSchema):
     villages = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), required=True)
 
 
-class CommandAcknowledged(DeviceEvent):
-    """telemetry (DeviceLink edge) → a device answered a command."""
+ANSWERS_PER_EVENT = 5000
 
+
+class _Item(Schema):
+    """One entry of a batch event's list: strict, no envelope."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class CommandAck(_Item):
+    """A device's answer to a command (``shared.devicelink``)."""
+
+    device_id = fields.String(required=True)
     command_id = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("accepted", "rejected", "completed")))
     message = fields.String(load_default="")
     at = fields.String(required=True)
 
 
-class PlayReported(DeviceEvent):
-    """telemetry (DeviceLink edge) → proof of play: a device played something
-    from ``started_at`` to ``ended_at`` (true times, even if reported late)."""
+class PlayReport(_Item):
+    """Proof of play (bằng chứng phát): a device played something from
+    ``started_at`` to ``ended_at`` (true times, even if reported late)."""
 
+    device_id = fields.String(required=True)
     report_id = fields.String(required=True)
     command_id = fields.String(load_default="")
     content_id = fields.String(load_default="")
@@ -152,6 +164,22 @@ class PlayReported(DeviceEvent):
     started_at = fields.String(required=True)
     ended_at = fields.String(required=True)
     completed = fields.Boolean(required=True)
+
+
+class CommandsAcknowledged(EventSchema):
+    """telemetry (DeviceLink edge) → devices of the commune answered commands;
+    one event per commune and flush of the edge."""
+
+    acks = fields.List(fields.Nested(CommandAck), required=True,
+                       validate=validate.Length(min=1, max=ANSWERS_PER_EVENT))
+
+
+class PlaysReported(EventSchema):
+    """telemetry (DeviceLink edge) → devices of the commune reported plays;
+    one event per commune and flush of the edge."""
+
+    reports = fields.List(fields.Nested(PlayReport), required=True,
+                          validate=validate.Length(min=1, max=ANSWERS_PER_EVENT))
 
 
 class ContentItemEvent(EventSchema):
@@ -213,6 +241,48 @@ class ContentAudioRendered(EventSchema):
     origin = fields.String(required=True, validate=validate.OneOf(("tts", "upload")))
 
 
+class BroadcastEvent(EventSchema):
+    """What every event about one broadcast (lượt phát, bản tin) says of it."""
+
+    broadcast_id = fields.String(required=True)
+    title = fields.String(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(("normal", "priority", "emergency")))
+
+
+class BroadcastCreated(BroadcastEvent):
+    """broadcast → a broadcast was created by the commune, received from the
+    source system or a CAP alert (or changed by a CAP Update)."""
+
+    origin = fields.String(required=True, validate=validate.OneOf(("commune", "province", "central", "cap")))
+    state = fields.String(required=True)
+    device_count = fields.Integer(required=True)
+
+
+class BroadcastEscalated(BroadcastEvent):
+    """broadcast → too few devices acknowledged a broadcast in time."""
+
+    acknowledged = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    share = fields.Float(required=True)
+
+
+class BroadcastCancelled(BroadcastEvent):
+    """broadcast → a broadcast was cancelled (by an operator or a CAP Cancel)."""
+
+    reason = fields.String(load_default="")
+
+
+class BroadcastHoursReported(EventSchema):
+    """broadcast → the broadcast hours of one Vietnamese day (device hours,
+    per village and for the commune), again whenever late reports change them."""
+
+    date = fields.String(required=True)
+    hours = fields.Float(required=True)
+    villages = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    device_count = fields.Integer(required=True)
+    plays = fields.Integer(required=True)
+
+
 @dataclass(frozen=True)
 class EventType:
     source: str
@@ -239,14 +309,18 @@ CATALOGUE = {
         EventType("telemetry", "alarm_acknowledged", 1, AlarmEvent, ("gateway",)),
         EventType("telemetry", "alarm_cleared", 1, AlarmEvent, ("gateway",)),
         EventType("telemetry", "uptime_reported", 1, UptimeReported, ("tasks",)),
-        EventType("telemetry", "command_acknowledged", 1, CommandAcknowledged, ("broadcast",)),
-        EventType("telemetry", "play_reported", 1, PlayReported, ("broadcast",)),
+        EventType("telemetry", "commands_acknowledged", 1, CommandsAcknowledged, ("broadcast",)),
+        EventType("telemetry", "plays_reported", 1, PlaysReported, ("broadcast",)),
         EventType("content", "item_approved", 1, ContentItemReviewed, ("gateway",)),
         EventType("content", "item_returned", 1, ContentItemReviewed, ("gateway",)),
         EventType("content", "item_published", 1, ContentItemPublished, ("gateway", "tasks")),
         EventType("content", "item_archived", 1, ContentItemArchived, ("gateway",)),
         EventType("content", "audio_requested", 1, ContentAudioRequested, ("content",)),
         EventType("content", "audio_rendered", 1, ContentAudioRendered, ("gateway",)),
+        EventType("broadcast", "broadcast_created", 1, BroadcastCreated, ("gateway",)),
+        EventType("broadcast", "broadcast_escalated", 1, BroadcastEscalated, ("gateway",)),
+        EventType("broadcast", "broadcast_cancelled", 1, BroadcastCancelled, ("gateway",)),
+        EventType("broadcast", "hours_reported", 1, BroadcastHoursReported, ("tasks",)),
     )
 }
 

@@ -39,3 +39,17 @@ class CommuneScoped(Schema):
         unknown = RAISE
 
     commune_id = fields.String(load_default=None, allow_none=True)
+
+
+def messages(what):
+    """marshmallow's generic messages, in Vietnamese and about ``what``."""
+    return {
+        "required": f"thiếu {what}",
+        "null": f"{what} không được để trống",
+        "invalid": f"{what} không hợp lệ",
+        "special": f"{what} không hợp lệ",
+        "too_large": f"{what} quá lớn",
+        "validator_failed": f"{what} không hợp lệ",
+        "format": f"{what} không hợp lệ",
+        "invalid_awareness": f"{what} phải có múi giờ (ví dụ 2026-11-26T07:00:00+07:00)",
+    }

@@ -14,6 +14,10 @@ for a device (the writer's acknowledgements, commands from the bus, a
 revocation, a takeover) puts it in the stream's outbox, and the handler
 writes it or aborts the call with it — so a stream is only ever ended from
 its own coroutine.
+
+Commands come from the bus one per device, or one per commune listing its
+devices (a fan-out, ``shared/devicelink.py``). Devices' answers go to the bus
+in batches (``answers.py``).
 """
 import argparse
 import asyncio
@@ -33,18 +37,18 @@ from kombu import Consumer, Exchange, Producer, Queue
 from prometheus_client import Counter, Gauge
 from pymongo.errors import PyMongoError
 
+from services.telemetry.answers import AnswerBatcher
 from services.telemetry.edge_store import SOURCE, EdgeStore
 from services.telemetry.ingest import MAX_SEQ, Ingest, iso_at, samples_from_proto
 from services.telemetry.mqtt_ingest import ConsumerThread, MqttIngest
 from shared import grpc_edge
 from shared.bus import event_exchange
 from shared.config import load_config
-from shared.devicelink import COMMANDS_EXCHANGE, routing_key
+from shared.devicelink import COMMANDS_EXCHANGE, FANOUT_EXCHANGE, fanout_routing_key, routing_key
 from shared.errors import InvalidInput, Unauthenticated
-from shared.events import make_event
 from shared.mongo import connect
 from shared.observability import CORRELATION_KEY, correlation_id
-from shared.timeutil import iso, parse_iso, utcnow
+from shared.timeutil import parse_iso, utcnow
 from tinxa.devicelink.v1 import devicelink_pb2 as pb
 from tinxa.devicelink.v1 import devicelink_pb2_grpc
 
@@ -69,8 +73,6 @@ STORE_DOWN = "Máy chủ tạm thời không lưu được dữ liệu; vui lòn
 SHUTTING_DOWN = "Máy chủ đang dừng để bảo trì; vui lòng kết nối lại."
 SILENT = "Thiết bị im lặng quá thời gian cho phép; luồng bị đóng, hãy kết nối lại."
 
-COMMAND_STATUSES = {pb.COMMAND_STATUS_ACCEPTED: "accepted", pb.COMMAND_STATUS_REJECTED: "rejected",
-                    pb.COMMAND_STATUS_COMPLETED: "completed"}
 PRIORITIES = {"normal": pb.PRIORITY_NORMAL, "high": pb.PRIORITY_HIGH, "emergency": pb.PRIORITY_EMERGENCY}
 REVOCATIONS_REMEMBERED_SECONDS = 600
 
@@ -89,7 +91,9 @@ def _timestamp_of(text):
 
 
 def command_message(command):
-    """A command dict (``shared.devicelink.make_command``) as the ServerMessage the device gets."""
+    """A command dict (``shared.devicelink.make_command`` or
+    ``make_fanout_command``) as the ServerMessage the device gets; it does
+    not name the device, so a fan-out builds it once for all of them."""
     params = dict(command["params"])
     message = pb.Command(command_id=command["command_id"], issued_at=_timestamp_of(command["issued_at"]),
                          expires_at=_timestamp_of(command["expires_at"]))
@@ -111,45 +115,6 @@ def command_message(command):
     else:
         raise ValueError(f"unknown command kind {kind!r}")
     return pb.ServerMessage(command=message)
-
-
-def _iso_of(message, name, default=None):
-    """A message's Timestamp field as ISO text; ``default`` if unset."""
-    if not message.HasField(name):
-        if default is None:
-            raise InvalidInput(f"{name}: thiếu thời điểm")
-        return default
-    try:
-        return iso(getattr(message, name).ToDatetime(tzinfo=timezone.utc))
-    except (ValueError, OverflowError) as err:
-        raise InvalidInput(f"{name}: không phải thời điểm hợp lệ ({err})") from err
-
-
-def command_acknowledged(session, ack, now):
-    """The ``command_acknowledged`` event of a CommandAck (InvalidInput if malformed)."""
-    if not ack.command_id:
-        raise InvalidInput("CommandAck không hợp lệ — command_id: thiếu mã lệnh")
-    if ack.status not in COMMAND_STATUSES:
-        raise InvalidInput(f"CommandAck {ack.command_id} không hợp lệ — status: thiếu hoặc sai trạng thái")
-    return make_event(SOURCE, "command_acknowledged", session.commune_id, device_id=session.device_id,
-                      command_id=ack.command_id, status=COMMAND_STATUSES[ack.status], message=ack.message,
-                      at=_iso_of(ack, "at", iso_at(now)))
-
-
-def play_reported(session, report):
-    """The ``play_reported`` event of a PlayReport (InvalidInput if malformed)."""
-    if not report.report_id:
-        raise InvalidInput("PlayReport không hợp lệ — report_id: thiếu mã báo cáo")
-    try:
-        started_at, ended_at = _iso_of(report, "started_at"), _iso_of(report, "ended_at")
-    except InvalidInput as err:
-        raise InvalidInput(f"PlayReport {report.report_id} không hợp lệ — {err.message}") from err
-    if ended_at < started_at:
-        raise InvalidInput(f"PlayReport {report.report_id} không hợp lệ — ended_at: trước started_at")
-    return make_event(SOURCE, "play_reported", session.commune_id, device_id=session.device_id,
-                      report_id=report.report_id, command_id=report.command_id, content_id=report.content_id,
-                      title=report.title, slot_id=report.slot_id, started_at=started_at, ended_at=ended_at,
-                      completed=report.completed)
 
 
 def connected_fields(hello, session_id, edge_id, now):
@@ -214,8 +179,10 @@ class Stream:
 
 class CommandRelay:
     """The edge's own queues on the bus: commands for the devices connected
-    here (bound per device key while its stream is open), and
-    ``credential_revoked`` events. Both are exclusive: they die with the edge."""
+    here, and ``credential_revoked`` events. Both are exclusive: they die
+    with the edge. The command queue is bound to COMMANDS_EXCHANGE per
+    device key while its stream is open, and to FANOUT_EXCHANGE per commune
+    while at least one of its streams is open (the servicer counts them)."""
 
     def __init__(self, amqp_uri, edge_id, loop, on_command, on_revoked):
         self._edge_id = edge_id
@@ -223,16 +190,21 @@ class CommandRelay:
         self._on_command = on_command
         self._on_revoked = on_revoked
         self._keys = set()  # touched only on the consumer thread
+        self._communes = set()  # likewise
         self._exchange = Exchange(COMMANDS_EXCHANGE, type="topic", durable=True)
+        self._fanout = Exchange(FANOUT_EXCHANGE, type="direct", durable=True)
         self._queue = None
         self.thread = ConsumerThread(amqp_uri, "devicelink-commands", self._consumers)
 
     def _consumers(self, channel):
         self._exchange(channel).declare()
+        self._fanout(channel).declare()
         self._queue = Queue(f"telemetry-edge.{self._edge_id}.commands", exclusive=True, auto_delete=True)(channel)
         self._queue.declare()
         for key in self._keys:
             self._queue.bind_to(self._exchange, routing_key=key)
+        for commune_id in self._communes:
+            self._queue.bind_to(self._fanout, routing_key=fanout_routing_key(commune_id))
         revocations = Queue(f"telemetry-edge.{self._edge_id}.revocations", event_exchange(SOURCE),
                             routing_key="credential_revoked", exclusive=True, auto_delete=True)
         return [Consumer(channel, [self._queue], on_message=self._command, no_ack=True),
@@ -248,6 +220,18 @@ class CommandRelay:
         def unbind(channel):
             self._keys.discard(key)
             self._queue.unbind_from(self._exchange, routing_key=key)
+        self.thread.call(unbind)
+
+    def bind_commune(self, commune_id):
+        def bind(channel):
+            self._communes.add(commune_id)
+            self._queue.bind_to(self._fanout, routing_key=fanout_routing_key(commune_id))
+        self.thread.call(bind)
+
+    def unbind_commune(self, commune_id):
+        def unbind(channel):
+            self._communes.discard(commune_id)
+            self._queue.unbind_from(self._fanout, routing_key=fanout_routing_key(commune_id))
         self.thread.call(unbind)
 
     def announce(self, key, session_id):
@@ -271,14 +255,16 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
     """Unary errors reach the device through grpc_edge.STATUS_CODES; streams
     end with ``context.abort`` from their own handler."""
 
-    def __init__(self, store, executor, ingest, bus, edge_id, keepalive_seconds):
+    def __init__(self, store, executor, ingest, bus, answers, edge_id, keepalive_seconds):
         self._store = store
         self._executor = executor
         self._ingest = ingest
         self._bus = bus
+        self._answers = answers
         self._edge_id = edge_id
         self._keepalive = keepalive_seconds
         self._streams = {}  # routing key -> the device's stream on this edge
+        self._commune_streams = {}  # commune id -> how many of its devices have a stream here
         self._revoked = {}  # credential id -> when we heard it was revoked
         self._tasks = set()
         self._draining = False
@@ -416,6 +402,10 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
             older.end(grpc.StatusCode.ABORTED, TAKEN_OVER)
         else:
             self.commands.bind(stream.key)
+            commune_id = stream.session.commune_id
+            self._commune_streams[commune_id] = self._commune_streams.get(commune_id, 0) + 1
+            if self._commune_streams[commune_id] == 1:
+                self.commands.bind_commune(commune_id)
         self.commands.announce(stream.key, stream.session_id)
         self._streams[stream.key] = stream
         STREAMS_OPEN.inc()
@@ -426,9 +416,15 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
 
     def _close(self, stream):
         STREAMS_OPEN.dec()
+        stream.ended = True  # receipts still on their way have nowhere to go
         if self._streams.get(stream.key) is stream:
             del self._streams[stream.key]
             self.commands.unbind(stream.key)
+            commune_id = stream.session.commune_id
+            self._commune_streams[commune_id] -= 1
+            if not self._commune_streams[commune_id]:
+                del self._commune_streams[commune_id]
+                self.commands.unbind_commune(commune_id)
             self._ingest.release(stream.buffer)
 
     async def _read(self, stream, context):
@@ -454,11 +450,9 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
                 elif kind == "ping":
                     stream.send(pb.ServerMessage(pong=pb.Pong(server_time=timestamp(now))))
                 elif kind == "command_ack":
-                    event = command_acknowledged(stream.session, message.command_ack, now)
-                    self._spawn(self._relay(stream, "command_acknowledged", event, event["command_id"]))
+                    self._answers.add_ack(stream, message.command_ack, now)
                 elif kind == "play_report":
-                    event = play_reported(stream.session, message.play_report)
-                    self._spawn(self._relay(stream, "play_reported", event, event["report_id"]))
+                    self._answers.add_report(stream, message.play_report)
                 elif kind == "goodbye":
                     ingest.goodbye(buffer, now)
                 else:
@@ -469,14 +463,6 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
         except Exception:
             log.exception("stream %s of %s failed", stream.session_id, stream.key)
             stream.end(grpc.StatusCode.INTERNAL, grpc_edge.INTERNAL_MESSAGE)
-
-    async def _relay(self, stream, name, event, receipt_id):
-        """Publish a device's answer; the Receipt only once the broker confirmed it."""
-        try:
-            await self._bus.publish_event(SOURCE, name, event, {CORRELATION_KEY: correlation_id.get()})
-        except grpc_edge.BusUnavailable:
-            return  # no Receipt: the device keeps it and sends it again
-        stream.send(pb.ServerMessage(receipt=pb.Receipt(id=receipt_id)))
 
     # from the bus ------------------------------------------------------
 
@@ -499,26 +485,51 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
         self.revoked(credential_id)
 
     def on_command(self, body):
-        """A command from the bus, for a device connected here (or just gone),
-        or another edge's takeover notice for it."""
+        """A command from the bus — for a device connected here (or just
+        gone), or a fan-out for devices of a commune with streams here — or
+        another edge's takeover notice."""
         try:
             command = json.loads(body)
             if "takeover" in command:
                 self._taken_over(command)
                 return
-            key = routing_key(command["commune_id"], command["device_id"])
+            commune_id = command["commune_id"]
+            if "device_ids" in command:
+                keys = [routing_key(commune_id, device_id) for device_id in command["device_ids"]]
+                where = f"{len(keys)} devices of {commune_id}"
+            else:
+                keys = [routing_key(commune_id, command["device_id"])]
+                where = keys[0]
             message = command_message(command)
             expired = parse_iso(command["expires_at"]) < utcnow()
         except (ValueError, KeyError, TypeError) as err:
             log.error("dropped a malformed command (%r): %r", err, body[:500])
             return
-        stream = self._streams.get(key)
         if expired:
-            log.warning("dropped command %s for %s: expired at %s", command["command_id"], key, command["expires_at"])
-        elif stream is None or stream.ended:
-            log.warning("dropped command %s for %s: the device is no longer connected here", command["command_id"], key)
+            log.warning("dropped command %s for %s: expired at %s", command["command_id"], where,
+                        command["expires_at"])
+        elif "device_ids" in command:
+            self._fan_out(command["command_id"], keys, message)
         else:
-            stream.send(message)
+            stream = self._streams.get(keys[0])
+            if stream is None or stream.ended:
+                log.warning("dropped command %s for %s: the device is no longer connected here",
+                            command["command_id"], where)
+            else:
+                stream.send(message)
+
+    def _fan_out(self, command_id, keys, message):
+        """Send a fan-out command to the listed devices connected here; the
+        others are connected to another edge, or not at all: their sender
+        learns which from the answers."""
+        sent = 0
+        for key in keys:
+            stream = self._streams.get(key)
+            if stream is not None and not stream.ended:
+                stream.send(message)
+                sent += 1
+        log.debug("fan-out command %s: sent to %d devices here, %d listed devices not here",
+                  command_id, sent, len(keys) - sent)
 
     def _taken_over(self, notice):
         """The device opened a newer stream (on another edge): end ours."""
@@ -544,9 +555,11 @@ class DeviceLinkServicer(devicelink_pb2_grpc.DeviceLinkServiceServicer):
                     stream.end(grpc.StatusCode.UNAVAILABLE, SILENT)
 
     async def drain(self):
-        """Before the server stops: store and acknowledge what devices sent,
-        then end their streams so they reconnect to another edge."""
+        """Before the server stops: publish devices' answers and store their
+        samples, give them their receipts and acknowledgements, then end their
+        streams so they reconnect to another edge."""
         self._draining = True
+        await self._answers.flush()
         await self._ingest.flush_all()
         for stream in list(self._streams.values()):
             stream.end(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
@@ -567,7 +580,8 @@ async def run(config):
                     max_samples=int(config.get("TELEMETRY_BUCKET_MAX_SAMPLES", 1000)),
                     flush_seconds=float(config.get("TELEMETRY_FLUSH_SECONDS", 1)))
     bus = grpc_edge.EdgeBus(config["AMQP_URI"], timeout=float(config.get("PUBLISH_TIMEOUT_SECONDS", 5)))
-    servicer = DeviceLinkServicer(store, executor, ingest, bus, edge_id,
+    answers = AnswerBatcher(bus, flush_seconds=float(config.get("ANSWER_FLUSH_SECONDS", 0.02)))
+    servicer = DeviceLinkServicer(store, executor, ingest, bus, answers, edge_id,
                                   keepalive_seconds=int(config.get("KEEPALIVE_SECONDS", 30)))
     servicer.commands = CommandRelay(config["AMQP_URI"], edge_id, loop, servicer.on_command, servicer.on_revocation)
     consumers = [servicer.commands.thread]
@@ -580,6 +594,7 @@ async def run(config):
     # serve once the revocation queue exists (a broker that is down does not hold the edge up)
     await loop.run_in_executor(executor, servicer.commands.thread.connected.wait, 5)
     writer = asyncio.ensure_future(ingest.run())
+    flusher = asyncio.ensure_future(answers.run())
     sweeper = asyncio.ensure_future(servicer.end_silent_streams())
     metrics = grpc_edge.start_metrics_server(int(config.get("METRICS_PORT", 9104)),
                                              {"broker": bus.check, "mongo": store.ping, "writer": ingest.check})
@@ -592,6 +607,8 @@ async def run(config):
             grace=float(config.get("GRPC_GRACE_SECONDS", 10)), before_stop=servicer.drain)
     finally:
         sweeper.cancel()
+        # answers arriving after the drain reach no stream to receipt: their devices send them again
+        flusher.cancel()
         ingest.stop()
         await writer  # the last flush: what MQTT messages and closing streams left
         for consumer in consumers:

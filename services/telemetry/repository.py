@@ -9,8 +9,7 @@ changes that race with another writer are compare-and-set on the values read.
 """
 from datetime import timedelta
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, DESCENDING
 
 from services.telemetry.domain import key
 from shared.mongo import OUTBOX, OUTBOX_SINCE, Repository
@@ -406,30 +405,6 @@ class UptimeDayRepository(Repository):
         except self.Conflict:
             return False
         return True
-
-
-class LeaseRepository(Repository):
-    """``leases``: which replica does a timer's work for now.
-
-    A lease is held until ``expires_at``; its holder renews it every pass,
-    and another replica takes it over only once it expired (a stopped or
-    stuck holder), so one replica acts per pass.
-    """
-
-    collection_name = "leases"
-
-    def acquire(self, name, holder, now, seconds):
-        expires = iso(now + timedelta(seconds=seconds))
-        taken = self._collection.find_one_and_update(
-            {"_id": name, "$or": [{"holder": holder}, {"expires_at": {"$lt": iso(now)}}]},
-            {"$set": {"holder": holder, "expires_at": expires}}, return_document=ReturnDocument.AFTER)
-        if taken is not None:
-            return True
-        try:
-            self._collection.insert_one({"_id": name, "holder": holder, "expires_at": expires})
-            return True
-        except DuplicateKeyError:
-            return False
 
 
 class MetaRepository(Repository):

@@ -10,6 +10,7 @@ from marshmallow import (RAISE, Schema, ValidationError, fields, post_load, pre_
 
 from services.telemetry.alarms import SEVERITIES
 from shared.devicelink import ID_PATTERN
+from shared.schemas import messages
 
 KINDS = ("loudspeaker", "eboard", "other")
 TRANSPORTS = ("grpc", "mqtt")
@@ -23,20 +24,6 @@ LAT_RANGE = (6, 24)
 LON_RANGE = (102, 118)
 TIMEOUT_RANGE = (30, 3600)
 DEFAULT_TIMEOUT = 120
-
-
-def messages(what):
-    """marshmallow's generic messages, in Vietnamese and about ``what``."""
-    return {
-        "required": f"thiếu {what}",
-        "null": f"{what} không được để trống",
-        "invalid": f"{what} không hợp lệ",
-        "special": f"{what} không hợp lệ",
-        "too_large": f"{what} quá lớn",
-        "validator_failed": f"{what} không hợp lệ",
-        "format": f"{what} không hợp lệ",
-        "invalid_awareness": f"{what} phải có múi giờ (ví dụ 2026-11-26T07:00:00+07:00)",
-    }
 
 
 class Strict(Schema):

@@ -9,31 +9,28 @@ runs on one replica at a time (a lease in ``leases``); what a pass writes is
 keyed so that a pass redone after a crash changes nothing twice.
 """
 import logging
-import socket
-import uuid
 from datetime import date, timedelta
 
-from kombu import Exchange
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from nameko.timer import Timer
 
 from services.telemetry import alarms, device_import, domain, presence, rollup, uptime
 from services.telemetry.broker_users import BrokerUsers
 from services.telemetry.repository import (AlarmRepository, AlarmRuleRepository, BucketRepository,
                                            ConnectionRepository, CredentialRepository, DeviceRepository,
-                                           DeviceStateRepository, HourlyRepository, LeaseRepository,
+                                           DeviceStateRepository, HourlyRepository,
                                            MetaRepository, ProvisioningCodeRepository, UptimeDayRepository)
 from services.telemetry.schemas import (AlarmAction, AlarmFilter, Command, DeviceChanges, DeviceFilter, DeviceRef,
                                         ImportRequest, Period, RegisterDevice, Revoke, SetRule, TelemetryQuery,
                                         UpdateDevice, UptimeQuery)
-from shared.bus import Publisher
+from shared.commands import DeviceCommands
 from shared.context import READ_ROLES, CallerContext
-from shared.devicelink import COMMANDS_EXCHANGE, make_command, routing_key
+from shared.devicelink import make_command
 from shared.errors import CALLER_ERRORS, Conflict, InvalidInput, load
 from shared.mongo import Store
 from shared.observability import Observability
+from shared.timers import LeaseRepository, Replica, configured_timer, lease_seconds
 from shared.timeutil import VIETNAM, iso, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -45,52 +42,6 @@ DEFAULT_SPAN = timedelta(hours=24)
 MAX_UPTIME_SPAN = timedelta(days=400)
 ALARM_STATUSES = {"active": alarms.ACTIVE, "open": (alarms.OPEN,), "acknowledged": (alarms.ACKNOWLEDGED,),
                   "cleared": (alarms.CLEARED,), "all": None}
-
-
-class ConfiguredTimer(Timer):
-    """nameko's timer with its interval taken from a config setting when the
-    container starts, so deployments and tests can tune it."""
-
-    def __init__(self, setting, default, **kwargs):
-        super().__init__(interval=default, **kwargs)
-        self.setting = setting
-
-    def setup(self):
-        self.interval = float(self.container.config.get(self.setting, self.interval))
-
-
-configured_timer = ConfiguredTimer.decorator
-
-
-class Replica(DependencyProvider):
-    """This container's name among the service's replicas (a lease holder)."""
-
-    def setup(self):
-        self.name = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-
-    def get_dependency(self, worker_ctx):
-        return self.name
-
-
-class DeviceCommands(DependencyProvider):
-    """Sends a command to a device's edge: a mandatory, confirmed publish on
-    the DeviceLink command exchange; gives whether an edge took it."""
-
-    def setup(self):
-        self.publisher = Publisher(self.container.config["AMQP_URI"])
-        self.exchange = Exchange(COMMANDS_EXCHANGE, type="topic", durable=True)
-
-    def stop(self):
-        self.publisher.close()
-
-    kill = stop
-
-    def get_dependency(self, worker_ctx):
-        return self.send
-
-    def send(self, command):
-        return self.publisher.publish(command, exchange=self.exchange, mandatory=True,
-                                      routing_key=routing_key(command["commune_id"], command["device_id"]))
 
 
 class BrokerAccounts(DependencyProvider):
@@ -356,8 +307,8 @@ class TelemetryService:
 
     def _lease(self, name, interval_setting, default_interval, floor):
         """Whether this replica does this pass (holding the lease for a few intervals)."""
-        interval = float(self.config.get(interval_setting, default_interval))
-        return self.leases.acquire(name, self.replica, utcnow(), max(floor, 3 * interval))
+        return self.leases.acquire(name, self.replica, utcnow(),
+                                   lease_seconds(self.config, interval_setting, default_interval, floor))
 
     @configured_timer("PRESENCE_SWEEP_SECONDS", 2.0)
     def sweep(self):

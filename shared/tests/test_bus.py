@@ -31,18 +31,19 @@ def test_a_mandatory_message_no_queue_takes_is_reported_and_the_next_ones_are_co
 
 
 def test_the_edge_bus_refuses_an_event_no_queue_takes(rabbit_config):
-    event = make_event("telemetry", "play_reported", "xuan-hung", device_id="loa-01", report_id="r-1",
-                       started_at="2026-11-26T06:00:00.000Z", ended_at="2026-11-26T06:05:00.000Z", completed=True)
+    event = make_event("telemetry", "plays_reported", "xuan-hung", reports=[
+        {"device_id": "loa-01", "report_id": "r-1", "started_at": "2026-11-26T06:00:00.000Z",
+         "ended_at": "2026-11-26T06:05:00.000Z", "completed": True}])
 
     async def publish(bus):
-        await bus.publish_event("telemetry", "play_reported", event)
+        await bus.publish_event("telemetry", "plays_reported", event)
 
     bus = EdgeBus(rabbit_config["AMQP_URI"], timeout=5)
     try:
         with pytest.raises(BusUnavailable):  # nobody declared a queue for it: published, it would be lost
             asyncio.run(publish(bus))
         with Connection(rabbit_config["AMQP_URI"]) as conn:
-            Queue("plays", Exchange("telemetry.events", type="topic", durable=True), routing_key="play_reported",
+            Queue("plays", Exchange("telemetry.events", type="topic", durable=True), routing_key="plays_reported",
                   exclusive=True)(conn.channel()).declare()
             asyncio.run(publish(bus))
     finally:

@@ -11,6 +11,7 @@ from services.telemetry.domain import Change
 from services.telemetry.tests import fakes
 from shared.errors import Conflict, NotFound
 from shared.events import outgoing
+from shared.timers import LeaseRepository
 
 NOW = datetime(2026, 11, 26, 7, 0, tzinfo=timezone.utc)
 C = "xuan-hung"
@@ -20,7 +21,7 @@ TWINS = {
     store.ConnectionRepository: fakes.FakeConnections, store.AlarmRepository: fakes.FakeAlarms,
     store.AlarmRuleRepository: fakes.FakeAlarmRules, store.BucketRepository: fakes.FakeBuckets,
     store.HourlyRepository: fakes.FakeHourly, store.UptimeDayRepository: fakes.FakeUptimeDays,
-    store.LeaseRepository: fakes.FakeLeases, store.MetaRepository: fakes.FakeMeta,
+    LeaseRepository: fakes.FakeLeases, store.MetaRepository: fakes.FakeMeta,
 }
 
 
@@ -271,7 +272,7 @@ def test_a_day_is_reported_once(make):
 
 
 def test_one_replica_holds_a_lease_until_it_expires(make):
-    leases = make(store.LeaseRepository)
+    leases = make(LeaseRepository)
     assert leases.acquire("presence-sweep", "a", NOW, 10)
     assert not leases.acquire("presence-sweep", "b", NOW + timedelta(seconds=5), 10)
     assert leases.acquire("presence-sweep", "a", NOW + timedelta(seconds=5), 10)  # renewed to 15 s
