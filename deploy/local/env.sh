@@ -21,5 +21,6 @@ PROCESSES=(
   "content|5|.venv/bin/nameko run --config deploy/config/content.yaml services.content.service"
   "telemetry|3|.venv/bin/nameko run --config deploy/config/telemetry.yaml services.telemetry.service"
   "telemetry-edge|4|.venv/bin/python -m services.telemetry.edge --config deploy/config/telemetry-edge.yaml"
+  "broadcast|6|.venv/bin/nameko run --config deploy/config/broadcast.yaml services.broadcast.service"
   "gateway|1|.venv/bin/nameko run --config deploy/config/gateway.yaml services.gateway.service"
 )

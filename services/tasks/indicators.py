@@ -19,8 +19,8 @@ INDICATORS = (
     Indicator("items_published_website", "Tin, bài đăng trên Trang TTĐT, mạng xã hội", "count", "content"),
     Indicator("items_published_radio", "Bản tin đưa lên đài truyền thanh", "count", "content"),
     Indicator("items_published_eboard", "Thông báo trên bảng tin điện tử", "count", "content"),
-    Indicator("broadcasts", "Số lượt phát thanh", "count", None),
-    Indicator("broadcast_hours", "Số giờ phát thanh", "hours", None),
+    Indicator("broadcasts", "Số lượt phát thanh", "count", "broadcast"),
+    Indicator("broadcast_hours", "Số giờ phát thanh", "hours", "broadcast"),
     Indicator("devices_online_share", "Tỷ lệ cụm loa, bảng tin hoạt động", "percent", "telemetry"),
     Indicator("devices_uptime", "Thời gian hoạt động bình quân của cụm loa, bảng tin", "percent", "telemetry"),
     Indicator("communicators_in_place", "Tuyên truyền viên cơ sở đang hoạt động", "count", None),
@@ -58,11 +58,21 @@ def publication_counts(publications):
             for key, wanted in PUBLICATION_CHANNELS.items()}
 
 
-def values(device_states, publications, uptime_days=()):
+def broadcast_totals(days):
+    """Plays (lượt phát) and device hours of broadcasting summed over the days
+    the broadcast service reported; both None when no day was reported."""
+    if not days:
+        return {"broadcasts": None, "broadcast_hours": None}
+    return {"broadcasts": sum(day["plays"] for day in days),
+            "broadcast_hours": round(sum(day["hours"] for day in days), 2)}
+
+
+def values(device_states, publications, uptime_days=(), broadcast_days=()):
     """Every indicator with its value, or None where no producer feeds it yet
     (or, for a share, nothing has reported)."""
     computed = {"devices_online_share": devices_online_share(device_states),
-                "devices_uptime": devices_uptime(uptime_days), **publication_counts(publications)}
+                "devices_uptime": devices_uptime(uptime_days), **publication_counts(publications),
+                **broadcast_totals(broadcast_days)}
     return [
         {"key": i.key, "label": i.label, "unit": i.unit, "value": computed.get(i.key) if i.producer else None}
         for i in INDICATORS

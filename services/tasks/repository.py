@@ -250,6 +250,24 @@ class UptimeRepository(Repository):
             {"commune_id": commune_id, "date": {"$gte": start, "$lte": end}}, {"_id": 0})]
 
 
+class BroadcastDayRepository(Repository):
+    """Read model for the "broadcasts" and "broadcast hours" indicators: the
+    commune's broadcast hours and plays per local day as the broadcast service
+    reported them; a day reported again (late proof of play) replaces itself."""
+
+    collection_name = "broadcast_days"
+    indexes = (([("commune_id", ASCENDING), ("date", ASCENDING)], {}),)
+
+    def record(self, commune_id, date, hours, plays):
+        self._collection.update_one({"_id": f"{commune_id}/{date}"}, {"$set": {
+            "commune_id": commune_id, "date": date, "hours": hours, "plays": plays}}, upsert=True)
+
+    def between(self, commune_id, start, end):
+        """The days in [start, end] (ISO dates)."""
+        return [self.public(d) for d in self._collection.find(
+            {"commune_id": commune_id, "date": {"$gte": start, "$lte": end}}, {"_id": 0})]
+
+
 class PublicationRepository(Repository):
     """Read model for the "items published per channel" indicators: one
     document per publication event, so a redelivery cannot count twice."""

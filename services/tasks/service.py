@@ -18,7 +18,7 @@ from services.tasks.plan_revision import diff_tasks
 from services.tasks.report import render_docx, render_xlsx
 from services.tasks.repository import (CommentRepository, DeviceStateRepository, PlanRepository,
                                        PublicationRepository, TaskRepository, UpdateRepository,
-                                       UptimeRepository)
+                                       UptimeRepository, BroadcastDayRepository)
 from services.tasks.schemas import (AssignSchema, ChangeStatusSchema, CommentSchema, GuidanceSchema, ImportPlanSchema,
                                     IndicatorsSchema, ReportSchema, TaskFilterSchema, UpdateSchema)
 from shared.context import READ_ROLES, CallerContext
@@ -60,6 +60,7 @@ class TasksService:
     devices = Store(DeviceStateRepository)
     publications = Store(PublicationRepository)
     uptime = Store(UptimeRepository)
+    broadcast_days = Store(BroadcastDayRepository)
     observability = Observability()
 
     # ------------------------------------------------------------ plans
@@ -299,7 +300,8 @@ class TasksService:
             self.devices.of_commune(commune_id),
             self.publications.channels_between(commune_id, f"{start.isoformat()}T00:00:00.000Z",
                                                f"{end.isoformat()}T23:59:59.999Z"),
-            self.uptime.between(commune_id, start.isoformat(), end.isoformat()))
+            self.uptime.between(commune_id, start.isoformat(), end.isoformat()),
+            self.broadcast_days.between(commune_id, start.isoformat(), end.isoformat()))
 
     @rpc(expected_exceptions=CALLER_ERRORS)
     def get_indicators(self, request=None):
@@ -329,3 +331,8 @@ class TasksService:
     def on_uptime_reported(self, event):
         """Feed the "devices uptime" indicator with one local day."""
         self.uptime.record(event["commune_id"], event["date"], event["uptime"], event["devices"])
+
+    @event_handler("broadcast", "hours_reported")
+    def on_broadcast_hours(self, event):
+        """Feed the "broadcasts" and "broadcast hours" indicators with one local day."""
+        self.broadcast_days.record(event["commune_id"], event["date"], event["hours"], event["plays"])

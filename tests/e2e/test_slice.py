@@ -10,21 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.testing import LocalStack, wait_until
+from shared.testing import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    stack = LocalStack(tmp_path_factory.mktemp("stack"))
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()
 
 
 def login(stack, password):

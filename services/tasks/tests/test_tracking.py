@@ -269,3 +269,21 @@ def test_uptime_days_from_telemetry_feed_the_uptime_indicator_weighted_by_device
     wait_until(lambda: uptime("2026-11-01", "2026-11-30") == (3 * 1.0 + 1 * 0.5) / 4, message="the uptime indicator")
     publisher.close()
     assert uptime("2026-11-11", "2026-11-11") == 0.5
+
+
+def test_broadcast_hours_from_the_broadcast_service_feed_the_broadcast_indicators(container, service_config):
+    def indicator(key, start, end):
+        return next(v for v in call(container, "get_indicators", {"start": start, "end": end})
+                    if v["key"] == key)["value"]
+
+    assert indicator("broadcast_hours", "2026-11-01", "2026-11-30") is None  # nothing reported: no data, not 0
+    publisher = Publisher(service_config["AMQP_URI"])
+    # 11-10 reported twice: a late play changed it, the second replaces the first
+    for date, hours, plays in (("2026-11-10", 1.5, 6), ("2026-11-10", 2.0, 7), ("2026-11-11", 0.25, 1),
+                               ("2026-12-01", 9.0, 9)):
+        publisher.publish_event("broadcast", "hours_reported", make_event(
+            "broadcast", "hours_reported", "xuan-hung", date=date, hours=hours, villages={"thon-1": hours},
+            device_count=1, plays=plays))
+    wait_until(lambda: indicator("broadcast_hours", "2026-11-01", "2026-11-30") == 2.25, message="the hours indicator")
+    publisher.close()
+    assert indicator("broadcasts", "2026-11-01", "2026-11-30") == 8
