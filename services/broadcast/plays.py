@@ -17,7 +17,8 @@ from datetime import datetime, time, timedelta
 
 from shared.timeutil import VIETNAM, iso, parse_iso
 
-LATE_AFTER = timedelta(minutes=1)
+# a report normally arrives within a second or two of the play's end; later means the device was cut off
+LATE_AFTER = timedelta(seconds=10)
 DAY = timedelta(days=1)
 MAX_PLAY = timedelta(days=1)
 

@@ -19,7 +19,7 @@ def record(report_id, device_id, started_at, ended_at, village="thon-1", receive
 
 def test_a_record_keeps_the_devices_times_and_says_when_it_was_reported_late():
     on_time = record("r1", "LOA-1", "2026-11-25T01:00:00.000Z", "2026-11-25T01:10:00.000Z",
-                     received_at="2026-11-25T01:10:02.000Z")
+                     received_at="2026-11-25T01:10:05.000Z")
     late = record("r2", "LOA-1", "2026-11-25T01:00:00.000Z", "2026-11-25T01:10:00.000Z")
     assert on_time["seconds"] == 600 and not on_time["late"] and late["late"]
     assert on_time["days"] == ["2026-11-25"]
