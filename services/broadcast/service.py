@@ -19,7 +19,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 
-from services.broadcast import broadcasts, cap, delivery, plays, schedule, zones
+from services.broadcast import broadcasts, cap, content_source, delivery, plays, schedule, zones
 from services.broadcast.repository import (AnswerRepository, BroadcastRepository, DeliveryRepository,
                                            HoursRepository, PlayRepository, ProgrammeRepository, ScheduleRepository,
                                            ZoneRepository)
@@ -99,6 +99,7 @@ class BroadcastService:
     send = DeviceCommands()
     telemetry = RpcProxy("telemetry")
     gateway = RpcProxy("gateway")
+    content = RpcProxy("content")
     directory = DeviceDirectory()
     zone_store = Store(ZoneRepository)
     programmes = Store(ProgrammeRepository)
@@ -127,6 +128,35 @@ class BroadcastService:
 
     def _as_system(self):
         self.caller.act_as(SYSTEM)
+
+    def _from_content(self, commune_id, content_id, kind):
+        """What to play of a published content item (its audio, or its text)."""
+        return content_source.playable(self.content.get_item(content_id, commune_id=commune_id), commune_id, kind)
+
+    def _fill_from_content(self, commune_id, data, request):
+        """A broadcast naming a content item without its media plays the
+        item's (for the audio's length unless the request gave one)."""
+        if data.get("content_id") and not data.get("media_url"):
+            found = self._from_content(commune_id, data["content_id"], data.get("kind") or "audio")
+            data = dict(data, media_url=found["media_url"], text=data.get("text") or found["text"])
+            if "duration_seconds" not in request:
+                data["duration_seconds"] = found["duration_seconds"]
+        return data
+
+    def _fill_items(self, commune_id, programme):
+        """Playlist items naming a content item without a media address take
+        the item's (and its length when none is given)."""
+        if not isinstance(programme, dict) or not isinstance(programme.get("items"), list):
+            return programme
+        items = []
+        for item in programme["items"]:
+            if isinstance(item, dict) and item.get("content_id") and item.get("kind", "audio") == "audio" \
+                    and not item.get("media_url"):
+                found = self._from_content(commune_id, item["content_id"], "audio")
+                item = dict(item, media_url=found["media_url"], title=item.get("title") or found["title"],
+                            duration_seconds=item.get("duration_seconds") or found["duration_seconds"])
+            items.append(item)
+        return dict(programme, items=items)
 
     # ------------------------------------------------------------ zones
 
@@ -209,7 +239,7 @@ class BroadcastService:
     @rpc(expected_exceptions=CALLER_ERRORS)
     def save_programme(self, programme, commune_id=None):
         caller, commune_id = self._scope(OPERATE_ROLES, commune_id)
-        candidate = schedule.parse_programme(programme)
+        candidate = schedule.parse_programme(self._fill_items(commune_id, programme))
         devices = self._devices(commune_id, fresh=True)
         zone_list = self._zones(commune_id, devices)
         targets = {candidate.id: zones.targets(candidate.target, devices, zone_list, candidate.content_kind)}
@@ -331,6 +361,7 @@ class BroadcastService:
         data.pop("commune_id", None)
         emergency = data["level"] == "emergency"
         caller.require(*(EMERGENCY_ROLES if emergency else OPERATE_ROLES))
+        data = self._fill_from_content(commune_id, data, request)
         device_ids, _ = self._resolve(commune_id, data["target"], data["kind"])
         if emergency and not data["confirm"]:
             raise broadcasts.confirmation_needed(device_ids, data["title"])
@@ -380,6 +411,7 @@ class BroadcastService:
         known = self.broadcasts.by_external(commune_id, data["source"], data["external_id"])
         if known is not None:
             return broadcasts.view(known)
+        data = self._fill_from_content(commune_id, data, request)
         return self._bulletin(commune_id, data, data["source"], _actor(caller), utcnow())
 
     def _bulletin(self, commune_id, data, origin, actor, now):

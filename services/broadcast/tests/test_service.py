@@ -48,11 +48,25 @@ class Gateway:
         return {"name": "Xuân Hưng", "villages": [{"id": f"thon-{n}", "name": f"Thôn {n}"} for n in range(1, 7)]}
 
 
+class Content:
+    """Published «Thời sự» with audio; «Nháp» not published yet."""
+
+    ITEMS = {
+        "tin-1": {"_id": "tin-1", "title": "Thời sự", "live": True, "audio": {"media_id": "m-1", "duration_seconds": 95.2},
+                  "published": {"title": "Thời sự sáng", "summary": "Tin trong xã.", "audio_media_id": "m-1"}},
+        "nhap": {"_id": "nhap", "title": "Nháp", "live": False, "published": None},
+    }
+
+    def get_item(self, item_id, commune_id=None):
+        assert commune_id == C
+        return self.ITEMS[item_id]
+
+
 @pytest.fixture
 def container(container_factory, service_config):
     container = container_factory(BroadcastService, dict(service_config, DISPATCH_SECONDS=0.2, PLAN_SECONDS=0.5,
                                                          ESCALATION_SECONDS=2, ESCALATION_SHARE=0.9))
-    replace_dependencies(container, telemetry=Telemetry(), gateway=Gateway())
+    replace_dependencies(container, telemetry=Telemetry(), gateway=Gateway(), content=Content())
     container.start()
     return container
 
@@ -366,3 +380,19 @@ def test_plays_count_once_with_their_true_times_and_the_day_is_reported_to_tasks
     assert day["villages"] == {"thon-1": 0.25, "thon-2": 0.5}
     [reported] = wait_until(lambda: [e.body for e in events() if e.name == "hours_reported"], message="hours_reported")
     assert (reported["date"], reported["hours"], reported["plays"]) == ("2026-11-25", 0.75, 3)
+
+
+def test_a_published_content_item_plays_its_own_audio_and_an_unpublished_one_is_refused(container, sent):
+    saved = call(container, "save_programme", {
+        "id": "tin", "name": "Thời sự", "target": {"zones": ["thon-1"]}, "priority": "normal",
+        "items": [{"content_id": "tin-1", "kind": "audio"}],
+        "when": {"rrule": "FREQ=DAILY;BYHOUR=11;BYMINUTE=0", "start_date": "2026-01-01"}}, caller=OPERATOR)
+    [item] = saved["programme"]["items"]
+    assert (item["media_url"], item["duration_seconds"], item["title"]) == ("/p/xuan-hung/media/m-1", 96, "Thời sự sáng")
+    played = call(container, "create_broadcast", {"title": "Phát lại thời sự", "level": "normal",
+                                                  "content_id": "tin-1"}, caller=OPERATOR)
+    [command] = wait_until(lambda: [c for c in sent() if c["command_id"] == played["command_id"]], message="sent")
+    assert command["params"]["media_url"] == "/p/xuan-hung/media/m-1" and command["params"]["duration_seconds"] == 96
+    with pytest.raises(TinxaError) as refused:
+        call(container, "create_broadcast", {"title": "x", "level": "normal", "content_id": "nhap"}, caller=OPERATOR)
+    assert "chưa được xuất bản" in refused.value.message
