@@ -403,6 +403,18 @@ class BroadcastService:
                  len(rows), "routed" if routed else "unroutable (no device of the commune connected)")
 
     @rpc(expected_exceptions=CALLER_ERRORS)
+    def set_volume(self, target, volume, commune_id=None):
+        """Set the volume of a target's loudspeakers (one fan-out command;
+        each device's answer arrives like any other)."""
+        _, commune_id = self._scope(OPERATE_ROLES, commune_id)
+        if isinstance(volume, bool) or not isinstance(volume, int) or not 0 <= volume <= 100:
+            raise InvalidInput("volume: âm lượng phải là số nguyên từ 0 đến 100.")
+        device_ids, _ = self._resolve(commune_id, target, "audio", fresh=True)
+        command = make_fanout_command(commune_id, sorted(device_ids), "set_volume", {"volume": volume},
+                                      command_id="volume-" + uuid.uuid4().hex)
+        return {"command_id": command["command_id"], "device_count": len(device_ids), "routed": self.send(command)}
+
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def receive_bulletin(self, request, commune_id=None):
         caller = self.caller.current().require(*BULLETIN_ROLES)
         data = load(ReceiveBulletin, request if isinstance(request, dict) else {})

@@ -396,3 +396,13 @@ def test_a_published_content_item_plays_its_own_audio_and_an_unpublished_one_is_
     with pytest.raises(TinxaError) as refused:
         call(container, "create_broadcast", {"title": "x", "level": "normal", "content_id": "nhap"}, caller=OPERATOR)
     assert "chưa được xuất bản" in refused.value.message
+
+
+def test_a_zones_loudspeakers_get_their_volume_in_one_command_and_a_bad_volume_is_refused(container, sent):
+    done = call(container, "set_volume", {"zones": ["thon-1", "thon-2"]}, 70, caller=OPERATOR)
+    assert done["device_count"] == 2 and done["routed"] is True
+    [command] = wait_until(lambda: [c for c in sent() if c["kind"] == "set_volume"], message="the volume command")
+    assert command["device_ids"] == ["LOA-THON1", "LOA-THON2"] and command["params"] == {"volume": 70}
+    with pytest.raises(TinxaError) as refused:
+        call(container, "set_volume", {"commune": True}, 101, caller=OPERATOR)
+    assert "volume" in refused.value.message
