@@ -151,6 +151,12 @@ class BroadcastRepository(Repository):
             raise Conflict("Bản tin vừa được người khác thay đổi; hãy tải lại trang.")
         return self.public(doc)
 
+    def deliveries_stored(self, broadcast_id, command_id, at):
+        """Mark that the deliveries of ``command_id`` exist (``deliveries_at``
+        holds the command id they were stored for)."""
+        self._collection.update_one({"_id": broadcast_id}, {"$set": {"deliveries_at": command_id,
+                                                                      "deliveries_stored_at": iso(at)}})
+
     def mark_escalated(self, broadcast, at, events):
         """Set ``escalated_at`` once: None if already set (another pass did it)."""
         doc = self._update_with_events({"_id": broadcast["broadcast_id"], "escalated_at": None},
@@ -221,7 +227,7 @@ class AnswerRepository(Repository):
     (``<command>:<device>:<status>``), with the device's own time."""
 
     collection_name = "answers"
-    indexes = (([("command_id", ASCENDING)], {}),)
+    indexes = (([("command_id", ASCENDING), ("stored_at", ASCENDING)], {}),)
 
     def add_many(self, answers):
         docs = [{**a, "_id": f"{a['command_id']}:{a['device_id']}:{a['status']}"} for a in answers]
@@ -229,6 +235,9 @@ class AnswerRepository(Repository):
 
     def of_command(self, command_id):
         return [_without_id(d) for d in self._collection.find({"command_id": command_id})]
+
+    def of_command_since(self, command_id, since):
+        return [_without_id(d) for d in self._collection.find({"command_id": command_id, "stored_at": {"$gte": since}})]
 
 
 class PlayRepository(Repository):
@@ -239,10 +248,14 @@ class PlayRepository(Repository):
         ([("commune_id", ASCENDING), ("days", ASCENDING)], {}),
         ([("commune_id", ASCENDING), ("started_at", DESCENDING)], {}),
         ([("commune_id", ASCENDING), ("device_id", ASCENDING), ("started_at", DESCENDING)], {}),
+        ([("command_id", ASCENDING), ("reported_at", ASCENDING)], {}),
     )
 
     def add_many(self, commune_id, plays):
         return _insert_new(self._collection, [{**p, "commune_id": commune_id} for p in plays])
+
+    def of_command_since(self, command_id, since):
+        return [_without_id(d) for d in self._collection.find({"command_id": command_id, "reported_at": {"$gte": since}})]
 
     def of_day(self, commune_id, day):
         # ``days`` is an array: nx-27017 misses element matches on an indexed

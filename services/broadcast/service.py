@@ -15,6 +15,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
+import eventlet
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
@@ -46,6 +47,11 @@ SYNC_PREFIX = "sync-"
 PLAN_DAYS = 2
 CAP_TTL = timedelta(hours=24)
 UNTIL_DONE = ("queued", "sent", "acknowledged", "playing")
+# answers stored by concurrent handlers may carry a time just before the last pass
+SETTLE_OVERLAP = timedelta(seconds=5)
+REPAIR_AFTER = timedelta(seconds=10)
+# what delivery.py reads of a delivery that the stored (slim) documents leave out until set
+UNSET = {"acknowledged_at": None, "report_id": None, "completed": None, "message": "", "failure": None}
 # the states a delivery may move to each state from (state only moves forward)
 FROM = {
     "sent": ("queued",),
@@ -356,6 +362,7 @@ class BroadcastService:
     @rpc(expected_exceptions=CALLER_ERRORS)
     def create_broadcast(self, request, commune_id=None):
         caller = self.caller.current()
+        began = time.perf_counter()
         data = load(CreateBroadcast, request if isinstance(request, dict) else {})
         commune_id = caller.commune_for(commune_id or data.pop("commune_id", None))
         data.pop("commune_id", None)
@@ -367,6 +374,8 @@ class BroadcastService:
             raise broadcasts.confirmation_needed(device_ids, data["title"])
         now = utcnow()
         broadcast = broadcasts.new_broadcast(commune_id, data, "commune", _actor(caller), now, device_ids, "sending")
+        log.info("broadcast %s: %d devices resolved in %.0f ms", broadcast["broadcast_id"], len(device_ids),
+                 (time.perf_counter() - began) * 1000)
         return self._start(broadcast, now, _actor(caller))
 
     def _start(self, broadcast, now, actor):
@@ -381,26 +390,55 @@ class BroadcastService:
             stored = self.broadcasts.add(broadcast, [event])
         return broadcasts.view(stored)
 
-    def _dispatch(self, broadcast, now, village_of=None):
-        """Deliveries first (an answer always finds its delivery), then one
-        fan-out command for all the devices; per-device retries follow."""
+    def _dispatch(self, broadcast, now):
+        """One fan-out command for all the devices first, then a delivery
+        per device. An emergency must not wait for 2,000 writes, nor share
+        the machine with them while devices answer: the deliveries are
+        written ``DELIVERIES_DELAY_SECONDS`` later, in the background
+        (answers arriving meanwhile wait in ``answers`` for the next settle
+        pass; if the process dies first, ``tick`` writes them)."""
         kind, params = broadcasts.command(broadcast)
-        if village_of is None:
-            village_of = {d["device_id"]: d.get("village") for d in self._devices(broadcast["commune_id"])}
-        retry_at = iso(now + delivery.backoff(1))
-        rows = []
-        for device_id in broadcast["device_ids"]:
-            row = delivery.new_delivery(device_id, broadcast["command_id"], kind, now)
-            del row["history"]
-            rows.append(dict(row, broadcast_id=broadcast["broadcast_id"], commune_id=broadcast["commune_id"],
-                             village=village_of.get(device_id), attempts=1, last_attempt_at=iso(now),
-                             retry_at=retry_at, params=params))
-        self.deliveries.add_many(rows)
         command = make_fanout_command(broadcast["commune_id"], broadcast["device_ids"], kind, params,
                                       ttl=broadcasts.ttl(broadcast, now), command_id=broadcast["command_id"], now=now)
+        began = time.perf_counter()
         routed = self.send(command)
-        log.info("broadcast %s (%s) to %d devices: fan-out %s", broadcast["broadcast_id"], broadcast["level"],
-                 len(rows), "routed" if routed else "unroutable (no device of the commune connected)")
+        log.info("broadcast %s (%s) to %d devices: fan-out %s in %.0f ms", broadcast["broadcast_id"],
+                 broadcast["level"], len(broadcast["device_ids"]),
+                 "routed" if routed else "unroutable (no device of the commune connected)",
+                 (time.perf_counter() - began) * 1000)
+        rows = self._delivery_rows(broadcast, now)
+        delay = float(self.config.get("DELIVERIES_DELAY_SECONDS", 1.0))
+        store = (self.deliveries, self.broadcasts)
+        eventlet.spawn_after(delay, self._store_deliveries, store, broadcast, rows, now)
+
+    def _delivery_rows(self, broadcast, now):
+        kind, _ = broadcasts.command(broadcast)
+        village_of = {d["device_id"]: d.get("village") for d in self._devices(broadcast["commune_id"])}
+        retry_at = iso(now + delivery.backoff(1))
+        return [{"device_id": device_id, "command_id": broadcast["command_id"], "kind": kind, "state": "queued",
+                 "broadcast_id": broadcast["broadcast_id"], "commune_id": broadcast["commune_id"],
+                 "village": village_of.get(device_id), "attempts": 1, "last_attempt_at": iso(now),
+                 "retry_at": retry_at, "created_at": iso(now)} for device_id in broadcast["device_ids"]]
+
+    @staticmethod
+    def _store_deliveries(store, broadcast, rows, now):
+        """A delivery per device (idempotent), then the mark that they exist."""
+        deliveries, broadcasts_store = store
+        began = time.perf_counter()
+        try:
+            deliveries.add_many(rows)
+            broadcasts_store.deliveries_stored(broadcast["broadcast_id"], broadcast["command_id"], now)
+            current = broadcasts_store.by_id(broadcast["broadcast_id"])
+            if current["state"] != "sending" or current["command_id"] != broadcast["command_id"]:
+                # cancelled or replaced (CAP Update) before they were written
+                deliveries.move(broadcast["command_id"], [r["device_id"] for r in rows], "failed", FROM["failed"],
+                                {"failure": {"reason": "cancelled", "message": "", "at": iso(now)}, "retry_at": None})
+        except Exception:
+            log.exception("storing the deliveries of broadcast %s failed; the next tick retries",
+                          broadcast["broadcast_id"])
+            return
+        log.info("broadcast %s: %d deliveries stored in %.0f ms", broadcast["broadcast_id"], len(rows),
+                 (time.perf_counter() - began) * 1000)
 
     @rpc(expected_exceptions=CALLER_ERRORS)
     def set_volume(self, target, volume, commune_id=None):
@@ -531,16 +569,18 @@ class BroadcastService:
         return updated
 
     def _stop(self, broadcast, now):
-        """Stop the broadcast on every device that has it (one fan-out) and
-        fail the deliveries still waiting."""
+        """Stop the broadcast on its devices (one fan-out; a device that is
+        not playing it ignores it) and fail the deliveries still waiting."""
         rows = self.deliveries.of_broadcast(broadcast["broadcast_id"])
-        reached = [r["device_id"] for r in rows if r["state"] in UNTIL_DONE]
         for command_id in {r["command_id"] for r in rows}:
             ids = [r["device_id"] for r in rows if r["command_id"] == command_id and r["state"] in ("queued", "sent")]
             self.deliveries.move(command_id, ids, "failed", FROM["failed"],
                                  {"failure": {"reason": "cancelled", "message": "", "at": iso(now)}, "retry_at": None})
+        finished = {r["device_id"] for r in rows if r["command_id"] == broadcast["command_id"]
+                    and r["state"] in delivery.FINAL}
+        reached = [d for d in broadcast["device_ids"] if d not in finished]
         if reached:
-            kind, params = broadcasts.command(broadcast)
+            _, params = broadcasts.command(broadcast)
             stop = make_fanout_command(broadcast["commune_id"], reached, "stop",
                                        {"content_id": params.get("content_id", "")}, command_id="stop-" + uuid.uuid4().hex,
                                        now=now)
@@ -641,24 +681,17 @@ class BroadcastService:
 
     @event_handler("telemetry", "commands_acknowledged")
     def on_commands_acknowledged(self, event):
-        """Device answers, batched by the edge: each stored once, delivery
-        states moved in bulk, schedule syncs marked kept."""
+        """Device answers, batched by the edge: each stored once (the
+        ``tick`` folds them into delivery states); schedule syncs kept are
+        marked at once."""
         commune_id = event["commune_id"]
-        acks = [dict(a, commune_id=commune_id) for a in event["acks"]]
+        stored_at = iso()
+        acks = [dict(a, commune_id=commune_id, stored_at=stored_at) for a in event["acks"]]
         fresh = self.answers.add_many(acks)
-        acks = [a for a in acks if f"{a['command_id']}:{a['device_id']}:{a['status']}" in fresh]
-        syncs = [a for a in acks if a["command_id"].startswith(SYNC_PREFIX)]
+        syncs = [a for a in acks if a["command_id"].startswith(SYNC_PREFIX)
+                 and f"{a['command_id']}:{a['device_id']}:{a['status']}" in fresh]
         if syncs:
             self._schedule_answers(commune_id, syncs)
-        by_command = {}
-        for ack in acks:
-            if not ack["command_id"].startswith(SYNC_PREFIX):
-                by_command.setdefault(ack["command_id"], []).append(ack)
-        touched = set()
-        for command_id, answers in by_command.items():
-            touched |= self._apply(command_id, answers, lambda row, a: delivery.command_acknowledged(
-                row, a["status"], parse_iso(a["at"]), a.get("message") or ""))
-        self._settle(touched)
 
     def _schedule_answers(self, commune_id, acks):
         docs = {d["sync_command_id"]: d for d in self.schedules.by_sync_commands({a["command_id"] for a in acks})}
@@ -671,48 +704,11 @@ class BroadcastService:
             else:
                 log.warning("device %s refused its schedule: %s", ack["device_id"], ack.get("message"))
 
-    def _apply(self, command_id, answers, transition):
-        """Fold ``answers`` (in time order) into the deliveries of
-        ``command_id`` and write the resulting states, one write per state."""
-        rows = {r["device_id"]: dict(r, history=[]) for r in
-                self.deliveries.of_command(command_id, {a["device_id"] for a in answers})}
-        for answer in sorted(answers, key=lambda a: a.get("at") or a.get("ended_at") or ""):
-            row = rows.get(answer["device_id"])
-            if row is None:
-                continue
-            moved = transition(row, answer)
-            if moved is not None:
-                rows[answer["device_id"]] = dict(moved, _changed=True)
-        groups = {}
-        for row in rows.values():
-            if row.get("_changed"):
-                extra = {"retry_at": None} if row["state"] not in ("queued", "sent") else {}
-                if row["state"] == "failed":
-                    extra["failure"] = row.get("failure")
-                if row["state"] == "played":
-                    extra["completed"] = row.get("completed")
-                key = (row["state"], tuple(sorted((k, str(v)) for k, v in extra.items())))
-                groups.setdefault(key, ([], extra))[0].append(row["device_id"])
-        for (state, _), (device_ids, extra) in groups.items():
-            self.deliveries.move(command_id, device_ids, state, FROM[state], extra)
-        return {r["broadcast_id"] for r in rows.values() if r.get("_changed")}
-
-    def _settle(self, broadcast_ids):
-        """A broadcast whose deliveries are all final is done."""
-        for broadcast_id in broadcast_ids:
-            if self.deliveries.open_of_broadcast(broadcast_id):
-                continue
-            broadcast = self.broadcasts.by_id(broadcast_id)
-            if broadcast is not None and broadcast["state"] == "sending":
-                try:
-                    self.broadcasts.change(broadcast, {"state": "done", "finished_at": iso()})
-                except Conflict:
-                    pass  # cancelled or expired meanwhile
-
     @event_handler("telemetry", "plays_reported")
     def on_plays_reported(self, event):
         """Proof of play, batched by the edge: each play kept once with its
-        true times; its day's hours recounted; its delivery played."""
+        true times and its day's hours marked for recounting (the ``tick``
+        moves the deliveries it proves)."""
         commune_id = event["commune_id"]
         self._as_system()
         village_of = {d["device_id"]: d.get("village") for d in self._devices(commune_id)}
@@ -722,17 +718,52 @@ class BroadcastService:
         records = [r for r in (plays.play_record(report, village_of.get(report["device_id"]), owner, now)
                                for report in event["reports"]) if r is not None]
         fresh = set(self.plays.add_many(commune_id, records))
-        records = [r for r in records if r["_id"] in fresh]
-        self.hours.touch(commune_id, sorted({day for r in records for day in r["days"]}))
-        by_command = {}
-        for record in records:
-            if record["command_id"] and not record["command_id"].startswith(SYNC_PREFIX):
-                by_command.setdefault(record["command_id"], []).append(record)
-        touched = set()
-        for command_id, found in by_command.items():
-            touched |= self._apply(command_id, found, lambda row, r: delivery.play_reported(
-                row, r["report_id"], parse_iso(r["ended_at"]), r["completed"]))
-        self._settle(touched)
+        self.hours.touch(commune_id, sorted({day for r in records if r["_id"] in fresh for day in r["days"]}))
+
+    def _settle_deliveries(self, broadcast, now):
+        """Fold the answers and plays stored since the last pass into the
+        broadcast's delivery states (one write per resulting state); a
+        broadcast whose deliveries are all final is done. Redoing a pass
+        changes nothing: a transition that is no progress is skipped."""
+        since = broadcast.get("settled_at") or broadcast["dispatched_at"] or broadcast["created_at"]
+        since = iso(parse_iso(since) - SETTLE_OVERLAP)
+        command_id = broadcast["command_id"]
+        answers = [dict(a, _order=a["at"]) for a in self.answers.of_command_since(command_id, since)]
+        proofs = [dict(p, _order=p["ended_at"]) for p in self.plays.of_command_since(command_id, since)]
+        if answers or proofs:
+            rows = {r["device_id"]: dict(UNSET, **r, history=[]) for r in
+                    self.deliveries.of_command(command_id, {a["device_id"] for a in answers + proofs})}
+            for item in sorted(answers + proofs, key=lambda i: i["_order"]):
+                row = rows.get(item["device_id"])
+                if row is None:
+                    continue
+                if "status" in item:
+                    moved = delivery.command_acknowledged(row, item["status"], parse_iso(item["at"]), item.get("message") or "")
+                else:
+                    moved = delivery.play_reported(row, item["report_id"], parse_iso(item["ended_at"]), item["completed"])
+                if moved is not None:
+                    rows[item["device_id"]] = dict(moved, _changed=True)
+            self._write_states(command_id, [r for r in rows.values() if r.get("_changed")])
+        fields = {"settled_at": iso(now)}
+        if not self.deliveries.open_of_broadcast(broadcast["broadcast_id"]):
+            fields.update(state="done", finished_at=iso(now))
+        try:
+            self.broadcasts.change(broadcast, fields)
+        except Conflict:
+            pass  # cancelled or expired meanwhile: the next pass sees it
+
+    def _write_states(self, command_id, changed):
+        groups = {}
+        for row in changed:
+            extra = {"retry_at": None} if row["state"] not in ("queued", "sent") else {}
+            if row["state"] == "failed":
+                extra["failure"] = row.get("failure")
+            if row["state"] == "played":
+                extra["completed"] = row.get("completed")
+            key = (row["state"], tuple(sorted((k, str(v)) for k, v in extra.items())))
+            groups.setdefault(key, ([], extra))[0].append(row["device_id"])
+        for (state, _), (device_ids, extra) in groups.items():
+            self.deliveries.move(command_id, device_ids, state, FROM[state], extra)
 
     @event_handler("telemetry", "device_status_reported")
     def on_device_status(self, event):
@@ -768,6 +799,13 @@ class BroadcastService:
                 self._dispatch(updated, now)
         sending = {b["broadcast_id"]: b for b in self.broadcasts.in_states(("sending",))}
         for broadcast in sending.values():
+            if not broadcast.get("deliveries_at") or broadcast["deliveries_at"] != broadcast["command_id"]:
+                if parse_iso(broadcast["dispatched_at"]) < now - REPAIR_AFTER:
+                    # the dispatching process died before storing them
+                    self._store_deliveries((self.deliveries, self.broadcasts), broadcast,
+                                           self._delivery_rows(broadcast, parse_iso(broadcast["dispatched_at"])), now)
+                continue
+            self._settle_deliveries(broadcast, now)
             self._expire_or_escalate(broadcast, now)
         for row in self.deliveries.due(now):
             broadcast = sending.get(row["broadcast_id"])
@@ -778,7 +816,8 @@ class BroadcastService:
         self._sync_due(now)
 
     def _retry(self, broadcast, row, now):
-        command = make_command(broadcast["commune_id"], row["device_id"], row["kind"], row["params"],
+        kind, params = broadcasts.command(broadcast)
+        command = make_command(broadcast["commune_id"], row["device_id"], kind, params,
                                ttl=broadcasts.ttl(broadcast, now), command_id=row["command_id"], now=now)
         routed = self.send(command)
         attempts = row.get("attempts", 0) + 1

@@ -65,6 +65,7 @@ class Content:
 @pytest.fixture
 def container(container_factory, service_config):
     container = container_factory(BroadcastService, dict(service_config, DISPATCH_SECONDS=0.2, PLAN_SECONDS=0.5,
+                                                         DELIVERIES_DELAY_SECONDS=0.3,
                                                          ESCALATION_SECONDS=2, ESCALATION_SHARE=0.9))
     replace_dependencies(container, telemetry=Telemetry(), gateway=Gateway(), content=Content())
     container.start()
@@ -154,7 +155,8 @@ def test_an_emergency_needs_its_confirmation_and_then_goes_out_as_one_fan_out_co
     [command] = wait_until(lambda: [c for c in sent() if c.get("device_ids")], message="the fan-out command")
     assert command["device_ids"] == LOUDSPEAKERS and command["kind"] == "play"
     assert command["params"]["priority"] == "emergency" and command["command_id"] == created["command_id"]
-    assert set(states(container, created["broadcast_id"]).values()) == {"queued"}
+    wait_until(lambda: set(states(container, created["broadcast_id"]).values()) == {"queued"},
+               message="a queued delivery per device, stored after the command went out")
     wait_until(lambda: [e for e in events() if e.name == "broadcast_created"], message="broadcast_created")
 
 
@@ -310,7 +312,8 @@ def test_a_cap_alert_then_update_then_cancel_change_and_then_stop_the_broadcast(
     assert cancelled["action"] == "cancelled" and cancelled["broadcast"]["state"] == "cancelled"
     wait_until(lambda: len([c for c in sent() if c["kind"] == "stop"]) == 2, message="stopped on every device")
     assert sorted([c for c in sent() if c["kind"] == "stop"][1]["device_ids"]) == LOUDSPEAKERS
-    assert set(states(container, broadcast["broadcast_id"]).values()) == {"failed"}
+    wait_until(lambda: set(states(container, broadcast["broadcast_id"]).values()) == {"failed"},
+               message="nothing left to send of the cancelled broadcast")
 
 
 def test_a_cap_document_with_external_entities_is_refused_readably(container):
