@@ -1,10 +1,15 @@
 """Caller errors, shared by every service so both edges can map them by name.
 
-Services raise these and list them in ``@rpc(expected_exceptions=...)``; nameko
-sends them to the caller as ``RemoteError`` with ``exc_type`` set to the class
-name, which the HTTP and gRPC edges map to a status code. Messages are written
-for a commune officer: Vietnamese first.
+Services raise these and list them in ``@rpc(expected_exceptions=...)``. They
+are registered with nameko (``deserialize_to_instance``), so the caller of an
+RPC gets the same class back — message *and* ``details`` (what the console
+needs to show, e.g. the devices an emergency would interrupt; nameko turns
+the details' numbers and booleans into strings on the way). The HTTP and gRPC
+edges map them to a status code. Messages are written for a commune officer:
+Vietnamese first.
 """
+from nameko.exceptions import deserialize_to_instance
+
 
 
 class TinxaError(Exception):
@@ -13,9 +18,13 @@ class TinxaError(Exception):
     code = "ERROR"
 
     def __init__(self, message, details=None):
-        super().__init__(message)
+        # both in args: nameko sends args and rebuilds the error from them
+        super().__init__(message, details or {})
         self.message = message
         self.details = details or {}
+
+    def __str__(self):
+        return self.message
 
 
 class InvalidInput(TinxaError):
@@ -39,6 +48,8 @@ class Conflict(TinxaError):
 
 
 CALLER_ERRORS = (InvalidInput, NotFound, Forbidden, Unauthenticated, Conflict)
+for _error in CALLER_ERRORS:
+    deserialize_to_instance(_error)
 
 BY_NAME = {cls.__name__: cls for cls in CALLER_ERRORS}
 

@@ -75,7 +75,9 @@ def test_tasks_service_refusals_reach_http_as_mapped_errors(system):
     assert not_a_plan.status_code == 400 and not_a_plan.json()["error"] == "INVALID_INPUT"
     assert "Phụ lục" in not_a_plan.json()["message"]
     missing = http.get(f"{base}/api/tasks/no-such-task")
-    assert missing.status_code == 404 and missing.json() == {"error": "NOT_FOUND", "message": "Không tìm thấy nhiệm vụ."}
+    # the service's details travel with its error (nameko rebuilds it from its args)
+    assert missing.status_code == 404 and missing.json() == {"error": "NOT_FOUND", "message": "Không tìm thấy nhiệm vụ.",
+                                                            "details": {"task_id": "no-such-task"}}
     bad_filter = http.get(f"{base}/api/tasks", params={"status": "finished"})
     assert bad_filter.status_code == 400 and bad_filter.json()["error"] == "INVALID_INPUT"
     unknown_filter = http.get(f"{base}/api/tasks", params={"colour": "red"})
