@@ -39,6 +39,7 @@ NAV = (
     NavItem("review", "/content/review", "nav.review", domain.CONTENT_REVIEW_ROLES),
     NavItem("agencies", "/agencies", "nav.agencies"),
     NavItem("reports", "/reports", "nav.reports"),
+    NavItem("broadcasts", "/broadcasts", "nav.broadcasts"),
     NavItem("devices", "/devices", "nav.devices"),
     NavItem("alarms", "/alarms", "nav.alarms"),
 )

@@ -213,9 +213,12 @@ _ACTIVITY_FIELDS = {
     "device_status_reported": ("device_id", "online", "reported_at"),
     "alarm_raised": ("alarm_id", "device_id", "rule", "severity", "village", "village_name", "occurrences"),
     "alarm_cleared": ("alarm_id", "device_id", "rule", "severity", "village", "village_name", "occurrences"),
+    "broadcast_created": ("broadcast_id", "level", "origin", "title", "state", "device_count"),
+    "broadcast_escalated": ("broadcast_id", "level", "title", "acknowledged", "total", "share"),
+    "broadcast_cancelled": ("broadcast_id", "title", "reason"),
 }
 # fields an event may leave out (the catalogue gives them a default)
-_ACTIVITY_DEFAULTS = {"comment": "", "reason": "", "village": None, "village_name": None}
+_ACTIVITY_DEFAULTS = {"comment": "", "reason": "", "village": None, "village_name": None, "share": None}
 
 
 def activity_entry(kind, event, actor_name):
@@ -257,6 +260,8 @@ def describe_activity(entry, lang):
         return _CONTENT_ACTIVITY[kind](data, actor, lang)
     if kind in _DEVICE_ACTIVITY:
         return _DEVICE_ACTIVITY[kind](data, entry.get("actor_name"), lang)
+    if kind in _BROADCAST_ACTIVITY:
+        return _BROADCAST_ACTIVITY[kind](data, actor, lang)
     return t("activity.plan_imported", lang, actor=actor, title=data["title"], count=data["task_count"])
 
 
@@ -338,9 +343,47 @@ _DEVICE_ACTIVITY = {
 }
 
 
+def _broadcast_created(data, actor, lang):
+    """The commune's own broadcast is someone's; a bulletin from outside is
+    told by where it came from and what waits for the commune."""
+    values = {"actor": actor, "title": data["title"], "count": data["device_count"],
+              "level": label("broadcast_level", data["level"], lang).lower(),
+              "origin": label("broadcast_from", data["origin"], lang)}
+    if data["origin"] == "commune":
+        return t("activity.broadcast_created", lang, **values)
+    waiting = data["state"] if data["state"] in ("inbox", "needs_order") else "dispatched"
+    return t(f"activity.bulletin_{waiting}", lang, **values)
+
+
+def _broadcast_escalated(data, actor, lang):
+    share = data["share"] if data["share"] is not None else (
+        data["acknowledged"] / data["total"] if data["total"] else 0)
+    return t("activity.broadcast_escalated", lang, title=data["title"], acknowledged=data["acknowledged"],
+             total=data["total"], percent=round(share * 100),
+             level=label("broadcast_level", data["level"], lang).lower())
+
+
+def _broadcast_cancelled(data, actor, lang):
+    text = t("activity.broadcast_cancelled", lang, actor=actor, title=data["title"])
+    if data["reason"]:
+        text += t("activity.comment", lang, comment=shorten(data["reason"], ACTIVITY_TEXT_LENGTH))
+    return text
+
+
+# Broadcast events (services/broadcast/API.md "Events"); an escalation is the
+# service's own, a bulletin's creation the source system's.
+_BROADCAST_ACTIVITY = {
+    "broadcast_created": _broadcast_created,
+    "broadcast_escalated": _broadcast_escalated,
+    "broadcast_cancelled": _broadcast_cancelled,
+}
+
+
 def activity_link(entry):
-    """The console page an activity entry is about: its task, content item or device."""
+    """The console page an activity entry is about: its task, content item, device or broadcast."""
     data = entry["data"]
+    if data.get("broadcast_id"):
+        return f"/broadcasts/{quote(data['broadcast_id'], safe='')}"
     if data.get("task_id"):
         return f"/tasks/{quote(data['task_id'], safe='')}"
     if data.get("item_id"):

@@ -1,7 +1,8 @@
-"""Request bodies as the tasks, content and telemetry services' arguments: JSON from
+"""Request bodies as the tasks, content, telemetry and broadcast services' arguments: JSON from
 API clients, multipart forms with files from API clients and the console, and
 the console's own form encodings (a period chosen as "quarter:2026:4", a
-previewed plan carried back as base64, a publication time in Vietnam's clock).
+previewed plan carried back as base64, a publication time in Vietnam's clock,
+a programme's playlist as rows and its schedule from a builder, a CAP alert).
 Validation is the schemas'; this module only gathers the fields and files
 they check.
 """
@@ -12,8 +13,8 @@ from datetime import datetime
 from shared.errors import InvalidInput, load
 from shared.timeutil import VIETNAM
 
-from services.gateway import auth, files, schemas
-from services.gateway.errors import UnsupportedMediaType
+from services.gateway import auth, broadcast_views, files, schemas
+from services.gateway.errors import PayloadTooLarge, UnsupportedMediaType
 from services.gateway.web import JSON_MIMETYPE, is_multipart, read_json
 
 
@@ -304,3 +305,180 @@ def alarm_rule_changes(request):
     changes = load(schemas.AlarmRuleSchema, fields)
     changes.pop("commune_id")
     return changes
+
+
+# --- broadcasting ----------------------------------------------------------------------------
+
+# CAP alerts: the broadcast service refuses larger ones before parsing; the edge refuses them before the call
+MAX_CAP_BYTES = 256 * 1024
+CAP_MIMETYPES = ("application/cap+xml", "application/xml", "text/xml")
+_BROADCAST_FIELDS = ("title", "text", "content_id", "media_url", "kind", "level", "duration_seconds", "repeat",
+                     "expires_in_minutes")
+_PROGRAMME_FIELDS = ("name", "priority", "repeat", "gap_seconds", "valid_from", "valid_until")
+_ITEM_FIELDS = ("content_id", "title", "kind", "duration_seconds", "media_url")
+_SCHEDULE_FIELDS = ("schedule_mode", "times", "rrule", "start_date", "until", "at")
+
+
+def broadcast_target(form):
+    """Where a form plays: the whole commune (ticked), the ticked zones and
+    the ticked single devices, together as the broadcast service allows."""
+    target = {"commune": True} if form.get("commune") else {}
+    for key in ("zones", "devices"):
+        chosen = [value for value in form.getlist(key) if value.strip()]
+        if chosen:
+            target[key] = chosen
+    if not target:
+        raise InvalidInput("Hãy chọn phạm vi phát: cả xã, vùng phát hoặc thiết bị.")
+    return target
+
+
+def target_values(form):
+    return {"commune": bool(form.get("commune")), "zones": form.getlist("zones"), "devices": form.getlist("devices")}
+
+
+def broadcast_request(request):
+    """The console's "play now" form as create_broadcast's request; fields
+    left empty take the service's defaults, and ``confirm`` is sent only by
+    the emergency's confirmation page."""
+    values = {key: value for key, value in form_values(request).items() if key in _BROADCAST_FIELDS}
+    if request.form.get("confirm") == "true":
+        values["confirm"] = True
+    data = load(schemas.BroadcastSchema, dict(values, target=broadcast_target(request.form)))
+    data.pop("commune_id")
+    return data
+
+
+def broadcast_values(request):
+    """What the "play now" form held, to show it again (or carry it through the confirmation)."""
+    return {**{key: request.form.get(key, "").replace("\r\n", "\n") for key in _BROADCAST_FIELDS},
+            **target_values(request.form)}
+
+
+def _row_seconds(value, row):
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"Dòng {row} của danh sách phát: thời lượng phải là số giây (ví dụ 90).",
+                           {"row": row}) from None
+
+
+def playlist(form):
+    """The playlist's filled rows in order; a row left blank is no item. A
+    title, length or file left out of a row naming a content item are the
+    item's (the broadcast service fills them in)."""
+    columns = {name: form.getlist(f"item_{name}") for name in _ITEM_FIELDS}
+    items = []
+    for index in range(max(len(column) for column in columns.values())):
+        row = {name: (column[index] if index < len(column) else "").strip() for name, column in columns.items()}
+        if not any(row[name] for name in _ITEM_FIELDS if name != "kind"):
+            continue
+        item = {"content_id": row["content_id"], "kind": row["kind"] or "audio"}
+        if row["title"]:
+            item["title"] = row["title"]
+        if row["duration_seconds"]:
+            item["duration_seconds"] = _row_seconds(row["duration_seconds"], index + 1)
+        if row["media_url"]:
+            item["media_url"] = row["media_url"]
+        items.append(item)
+    return items
+
+
+def programme_when(form):
+    """The editor's schedule: recurring from the builder (times of day and
+    weekdays) or from a written RRULE, with its first and last day; or once,
+    at a Vietnamese wall time."""
+    mode = form.get("schedule_mode", "builder")
+    if mode == "once":
+        return {"at": form.get("at", "").strip()[:16]}
+    if mode == "builder":
+        rrule = broadcast_views.weekly_rrule(form.get("times", ""), form.getlist("weekdays"))
+    elif mode == "rrule":
+        rrule = form.get("rrule", "").strip()
+    else:
+        raise InvalidInput("Hãy chọn cách xếp lịch: lặp theo giờ và ngày, quy tắc RRULE, hoặc một lần.")
+    when = {"rrule": rrule, "start_date": form.get("start_date", "").strip()}
+    if form.get("until", "").strip():
+        when["until"] = form["until"].strip()
+    return when
+
+
+def programme_request(request, programme_id):
+    """The console's programme editor as save_programme's programme."""
+    values = {key: value for key, value in form_values(request).items() if key in _PROGRAMME_FIELDS}
+    data = load(schemas.ProgrammeSchema, dict(values, id=programme_id, items=playlist(request.form),
+                                              target=broadcast_target(request.form),
+                                              when=programme_when(request.form)))
+    data.pop("commune_id")
+    return data
+
+
+def programme_values(request):
+    """What the programme editor held, to show it again after a refusal."""
+    form = request.form
+    columns = {name: form.getlist(f"item_{name}") for name in _ITEM_FIELDS}
+    rows = [{name: column[index] if index < len(column) else "" for name, column in columns.items()}
+            for index in range(max(len(column) for column in columns.values()))]
+    return {**{key: form.get(key, "") for key in _PROGRAMME_FIELDS + _SCHEDULE_FIELDS},
+            "weekdays": form.getlist("weekdays"), **target_values(form), "items": rows or
+            broadcast_views.padded_items([])}
+
+
+def zone_request(request):
+    """A group of devices from the zones page (its ticked devices)."""
+    values = {key: value for key, value in form_values(request).items() if key in ("id", "name")}
+    data = load(schemas.ZoneSchema, dict(values, device_ids=request.form.getlist("device_ids")))
+    data.pop("commune_id")
+    return data
+
+
+def wall_time(value):
+    """A datetime-local field (Vietnam's wall clock) as the broadcast service reads it, or None for now."""
+    return value.strip()[:16] if value and value.strip() else None
+
+
+def _cap_text(content, name):
+    """A CAP document's text: UTF-8, as CAP 1.2 requires (a byte-order mark dropped)."""
+    try:
+        return content.decode("utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError as err:
+        what = f"Tệp «{name}»" if name else "Nội dung gửi lên"
+        raise InvalidInput(f"{what} không phải văn bản UTF-8: cảnh báo CAP 1.2 phải mã hóa UTF-8.") from err
+
+
+def _cap_too_large(name=None):
+    what = f"Tệp «{name}»" if name else "Cảnh báo CAP"
+    return PayloadTooLarge(f"{what} lớn hơn {MAX_CAP_BYTES // 1024} KB.", {"max_bytes": MAX_CAP_BYTES})
+
+
+def cap_body(request):
+    """The CAP alert of an API request: the body itself, as XML, at most 256 KiB."""
+    if request.mimetype not in CAP_MIMETYPES:
+        raise UnsupportedMediaType("Cảnh báo CAP gửi lên với Content-Type: application/cap+xml, application/xml "
+                                   "hoặc text/xml.")
+    if (request.content_length or 0) > MAX_CAP_BYTES:
+        raise _cap_too_large()
+    content = request.get_data(cache=False)
+    if len(content) > MAX_CAP_BYTES:
+        raise _cap_too_large()
+    return _cap_text(content, None)
+
+
+def cap_document(request):
+    """The CAP alert of the console's form: an uploaded .xml file or the pasted XML, at most 256 KiB."""
+    chosen = files.chosen_files(request, "file")
+    pasted = request.form.get("xml", "").strip()
+    if len(chosen) > 1:
+        raise InvalidInput("Mỗi lần chỉ gửi một tệp cảnh báo CAP.")
+    if chosen and pasted:
+        raise InvalidInput("Chọn một cách: tải tệp CAP lên hoặc dán nội dung, không dùng cả hai.")
+    if chosen:
+        name = files.file_name(chosen[0])
+        content = chosen[0].stream.read(MAX_CAP_BYTES + 1)
+        if len(content) > MAX_CAP_BYTES:
+            raise _cap_too_large(name)
+        return _cap_text(content, name)
+    if not pasted:
+        raise InvalidInput("Hãy chọn tệp cảnh báo CAP (.xml) hoặc dán nội dung của nó.")
+    if len(pasted.encode("utf-8")) > MAX_CAP_BYTES:
+        raise _cap_too_large()
+    return pasted

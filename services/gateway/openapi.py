@@ -1057,7 +1057,7 @@ DEVICE_PATHS = {
         ["devices"], parameters=[_device_path()], body="RevokeRequest")},
     "/api/devices/{device_id}/commands": {"post": _op(
         "Send a command to the device (set_volume, show_text … as a test); the device answers later "
-        "(telemetry.command_acknowledged).",
+        "(telemetry.commands_acknowledged).",
         {"202": _json(_ref("CommandResult"), "Sent, or not delivered."), **WRITE_ERRORS, **AUTH_ERRORS,
          **DEVICE_ERRORS},
         ["devices"], parameters=[_device_path()], body="CommandRequest")},
@@ -1108,6 +1108,337 @@ SCHEMAS.update(DEVICE_SCHEMAS)
 PATHS.update(DEVICE_PATHS)
 
 
+# --- broadcasting (services/broadcast/API.md) ----------------------------------------------------
+
+LEVEL = {"type": "string", "enum": ["normal", "priority", "emergency"],
+         "description": "Circular 39/2020/TT-BTTTT: thông thường, ưu tiên, khẩn cấp."}
+BROADCAST_STATE = {"type": "string", "enum": ["inbox", "needs_order", "scheduled", "sending", "done", "expired",
+                                              "cancelled"]}
+DELIVERY_STATE = {"type": "string", "enum": ["queued", "sent", "acknowledged", "playing", "played", "failed"]}
+ORIGIN = {"type": "string", "enum": ["commune", "province", "central", "cap"]}
+WALL_TIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$",
+             "description": "Vietnamese wall time (Asia/Ho_Chi_Minh), no zone: 2026-12-01T06:30."}
+CAP_TYPES = ["application/cap+xml", "application/xml", "text/xml"]
+BROADCAST_ERRORS = {
+    "403": _error("Missing role (the broadcast service decides: commune administrators and operators operate; "
+                  "an emergency needs a commune administrator or approver; bulletins come from operators, "
+                  "commune administrators or the sync service), another commune, or CSRF."),
+    "404": _error("No such zone, programme, broadcast or device in the commune."),
+    "409": _error("CONFLICT: a same-priority clash (details.clashes), a zone a programme targets, a step the "
+                  "broadcast's state does not allow, or an emergency sent without confirm "
+                  "(details.confirmation_required, device_count, devices)."),
+}
+TARGET = {
+    "type": "object", "additionalProperties": False,
+    "description": "Where it plays; combinations allowed, the devices reached are the union. Audio reaches "
+                   "loudspeakers, text and images e-boards.",
+    "properties": {"commune": {"const": True}, "zones": {"type": "array", "items": {"type": "string"}},
+                   "devices": {"type": "array", "items": {"type": "string"}}},
+}
+PLAYLIST_ITEM = {
+    "type": "object", "additionalProperties": False, "required": ["content_id", "kind", "duration_seconds"],
+    "properties": {"content_id": {"type": "string", "maxLength": 128}, "title": {"type": "string"},
+                   "kind": {"enum": ["audio", "text", "image"]},
+                   "duration_seconds": {"type": "integer", "minimum": 1, "maximum": 86400},
+                   "media_url": {"type": "string", "description": "Required for audio and images."}},
+}
+WHEN = {
+    "type": "object",
+    "description": "Recurring: rrule (RFC 5545: FREQ DAILY, WEEKLY or MONTHLY with BYHOUR and BYMINUTE) from "
+                   "start_date, optionally until (Vietnamese dates); or once: at (Vietnamese wall time).",
+    "properties": {"rrule": {"type": "string", "examples": ["FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR=6,17;BYMINUTE=0"]},
+                   "start_date": DATE, "until": DATE, "at": WALL_TIME},
+}
+_BROADCAST_CONTENT = {
+    "title": {"type": "string", "maxLength": 300}, "text": {"type": "string", "maxLength": 2000},
+    "content_id": {"type": "string"}, "media_url": {"type": "string"},
+    "kind": {"enum": ["audio", "text"], "default": "audio"}, "level": LEVEL, "target": TARGET,
+    "duration_seconds": {"type": "integer", "minimum": 1, "maximum": 3600, "default": 60},
+    "repeat": {"type": "integer", "minimum": 1, "maximum": 20, "default": 1},
+    "expires_in_minutes": {"type": "integer", "description": "60 for the commune's own, a day for bulletins, unless "
+                                                             "given (a bulletin's expires_at comes first)."},
+    "commune_id": STRING_OR_NULL,
+}
+
+BROADCAST_SCHEMAS = {
+    "Zone": {
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "kind": {"enum": ["village", "group"]},
+                       "village": STRING_OR_NULL, "device_ids": {"type": "array", "items": {"type": "string"}},
+                       "device_count": {"type": "integer"}},
+    },
+    "ZoneRequest": {
+        "type": "object", "additionalProperties": False, "required": ["id", "name", "device_ids"],
+        "description": "A group of devices; villages are zones of their own, derived from the device registry.",
+        "properties": {"id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                       "name": {"type": "string", "maxLength": 200},
+                       "device_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "Programme": {
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "priority": {"enum": ["normal", "high"]},
+                       "items": {"type": "array", "items": PLAYLIST_ITEM}, "repeat": {"type": "integer"},
+                       "gap_seconds": {"type": "integer"}, "target": TARGET, "when": WHEN,
+                       "valid_from": DATE_OR_NULL, "valid_until": DATE_OR_NULL, "device_count": {"type": "integer"},
+                       "next_at": TIME_OR_NULL, "updated_at": TIME, "updated_by": {"type": "string"}},
+    },
+    "ProgrammeDetail": {
+        "allOf": [_ref("Programme"), {"type": "object", "properties": {"next": {
+            "type": "array", "description": "Up to 10 next occurrences.",
+            "items": {"type": "object", "properties": {"starts_at": TIME, "ends_at": TIME}}}}}],
+    },
+    "ProgrammeRequest": {
+        "type": "object", "additionalProperties": False, "required": ["id", "name", "items", "target", "when"],
+        "properties": {"id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                       "name": {"type": "string", "maxLength": 200},
+                       "priority": {"enum": ["normal", "high"], "default": "normal"},
+                       "items": {"type": "array", "items": PLAYLIST_ITEM, "minItems": 1},
+                       "repeat": {"type": "integer", "minimum": 1, "maximum": 20, "default": 1},
+                       "gap_seconds": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 0},
+                       "target": TARGET, "when": WHEN, "valid_from": DATE_OR_NULL, "valid_until": DATE_OR_NULL,
+                       "commune_id": STRING_OR_NULL},
+    },
+    "ProgrammeSaved": {
+        "type": "object",
+        "properties": {"programme": _ref("Programme"), "notice": {
+            "type": "string", "description": "How clashes with programmes of another priority are ordered, in "
+                                              "Vietnamese; empty if none."}},
+    },
+    "Calendar": {
+        "type": "object",
+        "properties": {"start": DATE, "end": DATE,
+                       "zones": {"type": "array", "items": {"type": "object", "properties": {
+                           "id": {"type": "string"}, "name": {"type": "string"}}}},
+                       "occurrences": {"type": "array", "items": {"type": "object", "properties": {
+                           "programme_id": {"type": "string"}, "name": {"type": "string"},
+                           "priority": {"enum": ["normal", "high"]}, "starts_at": TIME, "ends_at": TIME,
+                           "zones": {"type": "array", "items": {"type": "string"}},
+                           "device_count": {"type": "integer"}}}}},
+    },
+    "DeviceSchedule": {
+        "type": "object",
+        "properties": {"device_id": {"type": "string"}, "version": {"type": "integer"},
+                       "synced_version": {"type": ["integer", "null"]}, "synced_at": TIME_OR_NULL,
+                       "entries": {"type": "array", "items": {"type": "object"}},
+                       "moved": {"type": "array", "items": {"type": "object"}},
+                       "dropped": {"type": "array", "items": {"type": "object"}}},
+    },
+    "Broadcast": {
+        "type": "object",
+        "properties": {
+            "broadcast_id": {"type": "string"}, "commune_id": {"type": "string"}, "origin": ORIGIN, "level": LEVEL,
+            "state": BROADCAST_STATE, "title": {"type": "string"}, "text": STRING_OR_NULL,
+            "content_id": STRING_OR_NULL, "media_url": STRING_OR_NULL, "kind": {"enum": ["audio", "text"]},
+            "target": TARGET, "device_count": {"type": "integer"}, "duration_seconds": {"type": "integer"},
+            "repeat": {"type": "integer"}, "created_at": TIME, "created_by": STRING_OR_NULL,
+            "scheduled_at": TIME_OR_NULL, "dispatched_at": TIME_OR_NULL, "expires_at": TIME_OR_NULL,
+            "finished_at": TIME_OR_NULL, "cancelled_at": TIME_OR_NULL, "reason": STRING_OR_NULL,
+            "escalated_at": TIME_OR_NULL,
+            "cap": {"type": ["object", "null"], "properties": {
+                "key": {"type": "string"}, "identifier": {"type": "string"}, "sender": {"type": "string"},
+                "msg_type": {"type": "string"}, "status": {"type": "string"},
+                "references": {"type": "array", "items": {"type": "string"}}}},
+            "order": {"enum": ["before", "after", None]}},
+    },
+    "BroadcastDetail": {
+        "allOf": [_ref("Broadcast"), {"type": "object", "properties": {
+            "delivery": {"type": "object", "properties": {
+                "total": {"type": "integer"},
+                "states": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "acknowledged": {"type": "integer"},
+                "share_acknowledged": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                "unacknowledged": {"type": "array", "items": {"type": "string"}}}},
+            "deliveries": {"type": "array", "items": {"type": "object", "properties": {
+                "device_id": {"type": "string"}, "village": STRING_OR_NULL, "state": DELIVERY_STATE,
+                "attempts": {"type": "integer"}, "sent_at": TIME_OR_NULL, "acknowledged_at": TIME_OR_NULL,
+                "playing_at": TIME_OR_NULL, "played_at": TIME_OR_NULL, "message": STRING_OR_NULL,
+                "failure": STRING_OR_NULL}}}}}],
+    },
+    "BroadcastList": {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": _ref("Broadcast")},
+                       "inbox": {"type": "object", "description": "Bulletins waiting, per level.",
+                                 "properties": {level: {"type": "integer"}
+                                                for level in ("normal", "priority", "emergency")}}},
+    },
+    "BroadcastRequest": {
+        "type": "object", "additionalProperties": False, "required": ["title"],
+        "properties": {**_BROADCAST_CONTENT,
+                       "confirm": {"type": "boolean", "default": False,
+                                   "description": "Required for an emergency, which interrupts what plays."}},
+    },
+    "BulletinRequest": {
+        "type": "object", "additionalProperties": False, "required": ["source", "external_id", "title"],
+        "properties": {**_BROADCAST_CONTENT, "source": {"enum": ["province", "central"]},
+                       "external_id": {"type": "string", "maxLength": 200}, "expires_at": TIME},
+    },
+    "ScheduleBroadcastRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"at": {**WALL_TIME, "type": ["string", "null"], "description": "Now when null or absent."},
+                       "target": {"oneOf": [TARGET, {"type": "null"}],
+                                  "description": "The bulletin's own unless given."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "OrderRequest": {
+        "type": "object", "additionalProperties": False, "required": ["placement"],
+        "properties": {"placement": {"enum": ["before", "after"]}, "commune_id": STRING_OR_NULL},
+    },
+    "CancelRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"reason": {"type": "string", "maxLength": 500}, "commune_id": STRING_OR_NULL},
+    },
+    "CapResult": {
+        "type": "object",
+        "properties": {"action": {"enum": ["created", "updated", "cancelled", "ignored"]},
+                       "broadcast": {"oneOf": [_ref("Broadcast"), {"type": "null"}]},
+                       "unmatched_areas": {"type": "array", "items": {"type": "string"},
+                                           "description": "Areas of the alert that name no village of the commune."}},
+    },
+    "PlayLog": {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+            "report_id": {"type": "string"}, "device_id": {"type": "string"}, "village": STRING_OR_NULL,
+            "content_id": STRING_OR_NULL, "title": STRING_OR_NULL, "broadcast_id": STRING_OR_NULL,
+            "programme_id": STRING_OR_NULL, "slot_id": STRING_OR_NULL, "started_at": TIME, "ended_at": TIME,
+            "seconds": {"type": "number"}, "completed": {"type": "boolean"}, "reported_at": TIME,
+            "late": {"type": "boolean", "description": "Reported over a minute after it ended (offline)."}}}}},
+    },
+    "BroadcastHours": {
+        "type": "object",
+        "properties": {"days": {"type": "array", "items": {"type": "object", "properties": {
+            "date": DATE, "hours": {"type": "number"},
+            "villages": {"type": "object", "additionalProperties": {"type": "number"}},
+            "devices": {"type": "object", "additionalProperties": {"type": "number"}},
+            "plays": {"type": "integer"}}}}},
+    },
+}
+
+
+def _id_path(name, what):
+    return _path(name, f"{what} id.")
+
+
+BROADCAST_PATHS = {
+    "/api/zones": {
+        "get": _op("The commune's zones: one per village with devices, and its named groups.",
+                   {"200": _json(_items("Zone"), "Zones."), **AUTH_ERRORS}, ["broadcasting"],
+                   parameters=[COMMUNE_QUERY]),
+        "post": _op("Create (or replace, by id) a group of devices (commune administrators, operators).",
+                    {"201": _json(_ref("Zone"), "The zone."), **WRITE_ERRORS, **AUTH_ERRORS, **BROADCAST_ERRORS},
+                    ["broadcasting"], body="ZoneRequest"),
+    },
+    "/api/zones/{zone_id}": {
+        "put": _op("Replace a group of devices; the body's id, if given, must be the path's.",
+                   {"200": _json(_ref("Zone"), "The zone."), **WRITE_ERRORS, **AUTH_ERRORS, **BROADCAST_ERRORS},
+                   ["broadcasting"], parameters=[_id_path("zone_id", "Zone")], body="ZoneRequest"),
+        "delete": _op("Delete a group; refused (409) while a programme targets it.",
+                      {"200": _json({"type": "object", "properties": {"deleted": {"type": "boolean"}}}, "Deleted."),
+                       **AUTH_ERRORS, **BROADCAST_ERRORS},
+                      ["broadcasting"], parameters=[_id_path("zone_id", "Zone"), COMMUNE_QUERY]),
+    },
+    "/api/programmes": {
+        "get": _op("The commune's programmes, each with its device count and next occurrence.",
+                   {"200": _json(_items("Programme"), "Programmes."), **AUTH_ERRORS}, ["broadcasting"],
+                   parameters=[COMMUNE_QUERY]),
+        "post": _op("Create (or replace, by id) a programme; every targeted device gets its new schedule at once.",
+                    {"201": _json(_ref("ProgrammeSaved"), "Saved, with the notice on clashes of other priorities."),
+                     **WRITE_ERRORS, **AUTH_ERRORS, **BROADCAST_ERRORS},
+                    ["broadcasting"], body="ProgrammeRequest"),
+    },
+    "/api/programmes/{programme_id}": {
+        "get": _op("A programme with its next occurrences.",
+                   {"200": _json(_ref("ProgrammeDetail"), "The programme."), **AUTH_ERRORS, **BROADCAST_ERRORS},
+                   ["broadcasting"], parameters=[_id_path("programme_id", "Programme"), COMMUNE_QUERY]),
+        "put": _op("Replace a programme; the body's id, if given, must be the path's.",
+                   {"200": _json(_ref("ProgrammeSaved"), "Saved."), **WRITE_ERRORS, **AUTH_ERRORS,
+                    **BROADCAST_ERRORS},
+                   ["broadcasting"], parameters=[_id_path("programme_id", "Programme")], body="ProgrammeRequest"),
+        "delete": _op("Delete a programme.",
+                      {"200": _json({"type": "object", "properties": {"deleted": {"type": "boolean"}}}, "Deleted."),
+                       **AUTH_ERRORS, **BROADCAST_ERRORS},
+                      ["broadcasting"], parameters=[_id_path("programme_id", "Programme"), COMMUNE_QUERY]),
+    },
+    "/api/calendar": {"get": _op(
+        "Occurrences per zone between two Vietnamese dates (inclusive, at most 42 days); this week unless given.",
+        {"200": _json(_ref("Calendar"), "The calendar."), "400": _error("Invalid dates."), **AUTH_ERRORS,
+         **BROADCAST_ERRORS},
+        ["broadcasting"], parameters=[_query("start", "First day (YYYY-MM-DD).", DATE),
+                                      _query("end", "Last day (YYYY-MM-DD).", DATE),
+                                      _query("zone_id", "Only this zone's occurrences."), COMMUNE_QUERY])},
+    "/api/devices/{device_id}/schedule": {"get": _op(
+        "What the device keeps for the next 48 hours (schedule sync), and whether it has that version.",
+        {"200": _json(_ref("DeviceSchedule"), "The device's schedule."), **AUTH_ERRORS, **BROADCAST_ERRORS},
+        ["broadcasting"], parameters=[_path("device_id", "Device id."), COMMUNE_QUERY])},
+    "/api/broadcasts": {
+        "get": _op("Broadcasts in inbox order (emergency first, oldest first), with the inbox's counts per level.",
+                   {"200": _json(_ref("BroadcastList"), "Broadcasts."), "400": _error("Invalid filter."),
+                    **AUTH_ERRORS},
+                   ["broadcasting"], parameters=[
+                       _query("level", "Only this level.", LEVEL), _query("state", "Only this state.", BROADCAST_STATE),
+                       _query("origin", "Only from this origin.", ORIGIN),
+                       _query("limit", "At most this many.", {"type": "integer", "minimum": 1, "maximum": 500}),
+                       COMMUNE_QUERY]),
+        "post": _op("Play now (phát ngay): normal and priority at once; an emergency interrupts what plays and "
+                    "needs confirm (without it: 409 with details.confirmation_required and the devices).",
+                    {"201": _json(_ref("Broadcast"), "The broadcast."), **WRITE_ERRORS, **AUTH_ERRORS,
+                     **BROADCAST_ERRORS},
+                    ["broadcasting"], body="BroadcastRequest"),
+    },
+    "/api/broadcasts/{broadcast_id}": {"get": _op(
+        "A broadcast with its delivery: counts per state, the share acknowledged, and each device's.",
+        {"200": _json(_ref("BroadcastDetail"), "The broadcast."), **AUTH_ERRORS, **BROADCAST_ERRORS},
+        ["broadcasting"], parameters=[_id_path("broadcast_id", "Broadcast"), COMMUNE_QUERY])},
+    "/api/broadcasts/{broadcast_id}/schedule": {"post": _op(
+        "An inbox bulletin goes out now, or at a Vietnamese wall time.",
+        {"200": _json(_ref("Broadcast"), "The broadcast."), **WRITE_ERRORS, **AUTH_ERRORS, **BROADCAST_ERRORS},
+        ["broadcasting"], parameters=[_id_path("broadcast_id", "Broadcast")], body="ScheduleBroadcastRequest")},
+    "/api/broadcasts/{broadcast_id}/order": {"post": _op(
+        "A priority bulletin that clashes with the commune's own high-priority item plays before or after it.",
+        {"200": _json(_ref("Broadcast"), "The broadcast."), **WRITE_ERRORS, **AUTH_ERRORS, **BROADCAST_ERRORS},
+        ["broadcasting"], parameters=[_id_path("broadcast_id", "Broadcast")], body="OrderRequest")},
+    "/api/broadcasts/{broadcast_id}/cancel": {"post": _op(
+        "Cancel a broadcast; devices playing it stop. Emits broadcast.broadcast_cancelled.",
+        {"200": _json(_ref("Broadcast"), "The broadcast."), **WRITE_ERRORS, **AUTH_ERRORS, **BROADCAST_ERRORS},
+        ["broadcasting"], parameters=[_id_path("broadcast_id", "Broadcast")], body="CancelRequest")},
+    "/api/bulletins": {"post": _op(
+        "A bulletin from the provincial or central system (the sync service, plug-ins with an API key); the "
+        "same source and external_id again answer the same broadcast. Normal ones wait in the inbox.",
+        {"200": _json(_ref("Broadcast"), "The broadcast."), **WRITE_ERRORS, **AUTH_ERRORS, **BROADCAST_ERRORS},
+        ["broadcasting"], body="BulletinRequest")},
+    "/api/cap": {"post": {
+        "summary": "A CAP 1.2 alert as the body: Alert creates a broadcast, Update replaces the one it references, "
+                   "Cancel stops it. DTDs and entities are refused.",
+        "tags": ["broadcasting"], "parameters": [COMMUNE_QUERY],
+        "requestBody": {"required": True, "content": {
+            content_type: {"schema": {"type": "string", "maxLength": 262144, "description": "UTF-8 XML, ≤ 256 KiB."}}
+            for content_type in CAP_TYPES}},
+        "responses": {"201": _json(_ref("CapResult"), "A broadcast was created."),
+                      "200": _json(_ref("CapResult"), "Updated, cancelled or ignored."),
+                      "400": _error("Invalid CAP (the message names the element) or not UTF-8."),
+                      "413": _error("Over 256 KiB (PAYLOAD_TOO_LARGE)."),
+                      "415": _error("Not application/cap+xml, application/xml or text/xml."),
+                      **AUTH_ERRORS, **BROADCAST_ERRORS}}},
+    "/api/plays": {"get": _op(
+        "Proof of play, newest first, of a Vietnamese day or a period (the last 24 hours unless given): true start "
+        "and end as the devices reported them; late marks a report that came over a minute after the play ended.",
+        {"200": _json(_ref("PlayLog"), "Plays."), "400": _error("Invalid filter."), **AUTH_ERRORS},
+        ["broadcasting"], parameters=[
+            _query("device_id", "Only this device's."), _query("village", "Only this village's."),
+            _query("date", "One Vietnamese day (YYYY-MM-DD).", DATE), *PERIOD_QUERY,
+            _query("limit", "At most this many (200 unless given).",
+                   {"type": "integer", "minimum": 1, "maximum": 2000}),
+            COMMUNE_QUERY])},
+    "/api/broadcast-hours": {"get": _op(
+        "Hours on air per Vietnamese day, for the commune, each village and each device; today unless given.",
+        {"200": _json(_ref("BroadcastHours"), "Hours."), "400": _error("Invalid dates."), **AUTH_ERRORS},
+        ["broadcasting"], parameters=[_query("start", "First day (YYYY-MM-DD).", DATE),
+                                      _query("end", "Last day (YYYY-MM-DD).", DATE), COMMUNE_QUERY])},
+}
+SCHEMAS.update(BROADCAST_SCHEMAS)
+PATHS.update(BROADCAST_PATHS)
+
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -1126,7 +1457,7 @@ DOCUMENT = {
     "servers": [{"url": "/"}],
     "security": [{"session": []}, {"bearer": []}, {"apiKey": []}],
     "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "reports", "activity", "content",
-                                         "devices", "alarms")],
+                                         "devices", "alarms", "broadcasting")],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

@@ -547,3 +547,139 @@ class AlarmRuleSchema(Strict):
     severity = fields.String(validate=validate.Length(max=16))
     threshold = fields.Float(allow_none=True, error_messages={"invalid": "Ngưỡng (threshold) phải là số."})
     commune_id = _commune_id()
+
+
+# --- broadcasting (services/broadcast/API.md): the broadcast service checks
+# values (ids, levels, targets, playlists, RRULEs, CAP) and who may do what;
+# these schemas shape what reaches it, refuse unknown fields and say in
+# Vietnamese what a request lacks. Numbers left out take the service's defaults.
+
+BROADCAST_TITLE_MISSING = "Hãy nhập tiêu đề bản tin (title)."
+# a Vietnamese wall time, as the broadcast service reads ``at``
+WALL_TIME = validate.Regexp(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$",
+                            error="Thời điểm ghi theo giờ Việt Nam, không kèm múi giờ (ví dụ 2026-12-01T06:30).")
+PLACEMENTS = ("before", "after")
+
+
+def _whole(invalid):
+    return fields.Integer(strict=False, error_messages={"invalid": invalid})
+
+
+class ZoneSchema(Strict):
+    """A named group of devices (nhóm thiết bị), created or replaced by id;
+    village zones are derived by the service."""
+
+    id = _required_choice("Hãy nhập mã vùng phát (id).")
+    name = _required_text(200, "Hãy nhập tên vùng phát (name).")
+    device_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                             validate=validate.Length(min=1, error="Hãy chọn ít nhất một thiết bị cho nhóm."),
+                             error_messages={"required": "Hãy chọn các thiết bị của nhóm (device_ids)."})
+    commune_id = _commune_id()
+
+
+class ProgrammeSchema(Strict):
+    """A programme (chương trình phát): its playlist, target and schedule go
+    to the broadcast service as given, which reads them field by field."""
+
+    id = _required_choice("Hãy nhập mã chương trình (id).")
+    name = _required_text(200, "Hãy nhập tên chương trình (name).")
+    priority = fields.String(validate=validate.Length(max=16))
+    items = fields.List(fields.Dict(), required=True,
+                        error_messages={"required": "Chương trình cần ít nhất một nội dung (items)."})
+    repeat = _whole("Số lần lặp (repeat) phải là số nguyên.")
+    gap_seconds = _whole("Khoảng nghỉ (gap_seconds) phải là số giây.")
+    target = fields.Dict(required=True, error_messages={
+        "required": "Hãy chọn phạm vi phát (target): cả xã, vùng phát hoặc thiết bị."})
+    when = fields.Dict(required=True, error_messages={
+        "required": "Hãy chọn lịch phát (when): lịch lặp (rrule, start_date) hoặc một thời điểm (at)."})
+    valid_from = IsoDate(allow_none=True)
+    valid_until = IsoDate(allow_none=True)
+    commune_id = _commune_id()
+
+
+class _BroadcastContent(Strict):
+    title = _required_text(500, BROADCAST_TITLE_MISSING)
+    text = fields.String(validate=validate.Length(max=20_000))
+    content_id = fields.String(validate=validate.Length(max=128))
+    media_url = fields.String(validate=validate.Length(max=2000))
+    kind = fields.String(validate=validate.Length(max=16))
+    level = fields.String(validate=validate.Length(max=16))
+    target = fields.Dict()
+    duration_seconds = _whole("Thời lượng (duration_seconds) phải là số giây.")
+    repeat = _whole("Số lần phát (repeat) phải là số nguyên.")
+    expires_in_minutes = _whole("Thời hạn (expires_in_minutes) phải là số phút.")
+    commune_id = _commune_id()
+
+
+class BroadcastSchema(_BroadcastContent):
+    """The commune plays something now (phát ngay); an emergency needs ``confirm``."""
+
+    confirm = fields.Boolean()
+
+
+class BulletinSchema(_BroadcastContent):
+    """A bulletin of the provincial or central source system, idempotent on (source, external_id)."""
+
+    source = _required_choice("Hãy cho biết nguồn bản tin (source): province hoặc central.")
+    external_id = _required_text(200, "Hãy gửi mã bản tin ở hệ thống nguồn (external_id).")
+    expires_at = IsoTime()
+
+
+class BroadcastQuerySchema(Strict):
+    level = fields.String(validate=validate.Length(max=16))
+    state = fields.String(validate=validate.Length(max=16))
+    origin = fields.String(validate=validate.Length(max=16))
+    limit = fields.Integer(validate=validate.Range(min=1, max=500))
+    commune_id = _commune_id()
+
+
+class ScheduleBroadcastSchema(Strict):
+    """An inbox bulletin goes out now (no ``at``) or at a Vietnamese wall time, to its target or another."""
+
+    at = fields.String(load_default=None, allow_none=True, validate=WALL_TIME)
+    target = fields.Dict(load_default=None, allow_none=True)
+    commune_id = _commune_id()
+
+
+class OrderSchema(Strict):
+    """A priority bulletin before or after the commune's own high-priority item it clashes with."""
+
+    placement = fields.String(required=True, validate=validate.OneOf(
+        PLACEMENTS, error="Thứ tự (placement) là before (phát trước) hoặc after (phát sau)."),
+        error_messages={"required": "Hãy chọn phát trước (before) hay sau (after)."})
+    commune_id = _commune_id()
+
+
+class CancelSchema(Strict):
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    commune_id = _commune_id()
+
+
+class CalendarQuerySchema(Strict):
+    """Vietnamese dates, inclusive; this week (Monday to Sunday) unless given."""
+
+    start = IsoDate(load_default=None)
+    end = IsoDate(load_default=None)
+    zone_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    commune_id = _commune_id()
+
+
+class PlayLogQuerySchema(Strict):
+    """Proof of play of one Vietnamese day (``date``) or between two moments
+    (``start`` and ``end``, with their zone); the last day unless given."""
+
+    device_id = fields.String(validate=validate.Length(max=64))
+    village = fields.String(validate=validate.Length(max=64))
+    date = IsoDate()
+    start = IsoTime()
+    end = IsoTime()
+    limit = fields.Integer(validate=validate.Range(min=1, max=2000))
+    commune_id = _commune_id()
+
+
+class HoursQuerySchema(Strict):
+    """Vietnamese dates, inclusive; today unless given."""
+
+    start = IsoDate(load_default=None)
+    end = IsoDate(load_default=None)
+    commune_id = _commune_id()

@@ -31,7 +31,7 @@ from shared.timeutil import iso, local_today, utcnow
 
 from services.gateway import auth, console, domain, feeds, files, forms, i18n, schemas
 from services.gateway.cookies import CookieJar
-from services.gateway import devices
+from services.gateway import broadcasts, devices
 from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, form_refusal, page
 from services.gateway.errors import CsrfRejected, RateLimited
 from services.gateway.feeds import PublicSite
@@ -74,7 +74,7 @@ class Identity:
     csrf_token: str | None = None
 
 
-class GatewayService(devices.DeviceRoutes):
+class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes):
     name = "gateway"
 
     caller = CallerContext()

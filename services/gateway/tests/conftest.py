@@ -14,7 +14,6 @@ import pytest
 from shared.context import CONTEXT_KEY, SYSTEM
 from services.gateway import auth, domain
 from services.gateway.repository import CommuneRepository, UserRepository
-from services.gateway.service import GatewayService
 
 SECRET = "test-only-gateway-secret-0123456789abcdef"
 PASSWORD = "mật-khẩu-thử-12345"
