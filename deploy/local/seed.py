@@ -13,10 +13,10 @@ import os
 import sys
 from pathlib import Path
 
-from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.context import CONTEXT_KEY, SYSTEM
+from shared.errors import NotFound
 
 SEED = Path(__file__).resolve().parents[1] / "seed"
 
@@ -63,9 +63,7 @@ def seed_devices(rpc, commune_id, devices):
     for device in devices:
         try:
             rpc.telemetry.get_device(device["device_id"], commune_id=commune_id)
-        except RemoteError as err:
-            if err.exc_type != "NotFound":
-                raise
+        except NotFound:
             rpc.telemetry.register_device(dict(device, commune_id=commune_id))
             print(f"[seed] registered device {device['device_id']}")
         if device["device_id"] not in provisioned:

@@ -196,6 +196,15 @@ class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes):
         caller = self.caller.current().require(*domain.READ_ROLES)
         return self.communes.get(caller.commune_for(commune_id)).get("agencies", [])
 
+    @rpc(expected_exceptions=CALLER_ERRORS)
+    def commune_profile(self, commune_id=None):
+        """A commune's name and villages (thôn), ``{id, name, villages: [{id,
+        name}]}``: the broadcast service reads a CAP alert's areas against them."""
+        caller = self.caller.current().require(*domain.READ_ROLES)
+        commune = self.communes.get(caller.commune_for(commune_id))
+        return {"id": commune["_id"], "name": commune.get("name") or commune["_id"],
+                "villages": [{"id": v["id"], "name": v["name"]} for v in commune.get("villages") or ()]}
+
     # --- activity feed, from other services' events --------------------------
 
     def _record_activity(self, kind, event):

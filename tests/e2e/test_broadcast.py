@@ -141,3 +141,76 @@ def test_a_device_offline_during_its_slot_reports_the_play_later_with_its_true_t
             device.kill()
             device.wait(timeout=10)
             link.down()
+
+
+def console_session(stack):
+    import requests
+
+    session = requests.Session()
+    response = session.post(f"{stack.base_url}/api/auth/login",
+                            json={"username": "admin.xuanhung", "password": stack.password}, timeout=10)
+    assert response.status_code == 200, response.text
+    session.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+    return session
+
+
+def csrf_of(page):
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_an_emergency_from_the_console_asks_for_confirmation_naming_the_devices_then_goes_out(stack):
+    session = console_session(stack)
+    form = session.get(f"{stack.base_url}/broadcasts/new", timeout=10)
+    assert form.status_code == 200 and "Khẩn cấp" in form.text
+    fields = {"csrf_token": csrf_of(form.text), "title": "Cảnh báo giông lốc", "text": "Người dân tránh xa cây lớn.",
+              "kind": "audio", "level": "emergency", "devices": ["LOA-THON4", "LOA-THON5"], "duration_seconds": "3",
+              "repeat": "1", "expires_in_minutes": "30"}
+    asked = session.post(f"{stack.base_url}/broadcasts/new", data=fields, timeout=10)
+    # the service's refusal carries the devices across RPC: the page names them
+    assert asked.status_code == 200 and "2 thiết bị" in asked.text
+    assert "LOA-THON4" in asked.text and "LOA-THON5" in asked.text
+    with rpc_proxy(stack) as rpc:
+        assert not [b for b in rpc.broadcast.list_broadcasts({"level": "emergency"}, commune_id=C)["items"]
+                    if b["title"] == "Cảnh báo giông lốc"]  # nothing sent before the confirmation
+    sent = session.post(f"{stack.base_url}/broadcasts/new", data=dict(fields, csrf_token=csrf_of(asked.text),
+                                                                        confirm="true"), timeout=10)
+    assert sent.status_code == 200 and "/broadcasts/" in sent.url
+    assert 'http-equiv="refresh"' in sent.text or "Đã phát xong" in sent.text  # the live view
+    broadcast_id = sent.url.rstrip("/").split("/")[-1].split("?")[0]
+
+    def played():
+        page = session.get(f"{stack.base_url}/broadcasts/{broadcast_id}", timeout=10).text
+        return "Đã phát xong" in page and 'http-equiv="refresh"' not in page and page
+    page = wait_until(played, timeout=40, interval=1, message="both loudspeakers played the emergency")
+    assert page.count("Đã phát") >= 2
+
+
+def test_a_cap_alert_posted_over_http_reaches_its_village_and_a_cancel_stops_it(stack):
+    session = console_session(stack)
+    alert = """<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>E2E-1</identifier><sender>kttv@ninhbinh.gov.vn</sender><sent>2026-11-26T08:00:00+07:00</sent>
+  <status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+  <info><language>vi-VN</language><category>Met</category><event>Ngập lụt</event>
+    <urgency>Expected</urgency><severity>Moderate</severity><certainty>Likely</certainty>
+    <headline>Nguy cơ ngập úng</headline><description>Mưa lớn kéo dài.</description>
+    <area><areaDesc>Thôn 6, xã Xuân Hưng</areaDesc></area></info>
+</alert>"""
+    created = session.post(f"{stack.base_url}/api/cap", data=alert.encode("utf-8"),
+                           headers={"Content-Type": "application/cap+xml"}, timeout=20)
+    assert created.status_code == 201, created.text
+    broadcast = created.json()["broadcast"]
+    assert broadcast["level"] == "priority" and broadcast["target"] == {"zones": ["thon-6"]}
+    cancel = alert.replace("<identifier>E2E-1", "<identifier>E2E-2").replace(
+        "<msgType>Alert</msgType>", "<msgType>Cancel</msgType><references>kttv@ninhbinh.gov.vn,E2E-1,"
+        "2026-11-26T08:00:00+07:00</references>")
+    cancelled = session.post(f"{stack.base_url}/api/cap", data=cancel.encode("utf-8"),
+                             headers={"Content-Type": "application/cap+xml"}, timeout=20)
+    assert cancelled.status_code == 200 and cancelled.json()["action"] == "cancelled"
+    entity = ('<?xml version="1.0"?><!DOCTYPE alert [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+              '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&x;</identifier></alert>')
+    refused = session.post(f"{stack.base_url}/api/cap", data=entity, headers={"Content-Type": "application/xml"},
+                           timeout=20)
+    assert refused.status_code == 400 and "CAP" in refused.json()["message"]

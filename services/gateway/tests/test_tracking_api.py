@@ -18,6 +18,7 @@ from services.gateway.tests import samples
 from services.gateway.tests.conftest import SYSTEM_CONTEXT
 from services.gateway.tests.test_api import assert_error, post_json
 from services.gateway.web import MAX_UPLOAD_BODY_BYTES
+from shared.context import CONTEXT_KEY, Caller
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -507,6 +508,18 @@ def test_the_agency_registry_for_other_services(gateway, people):
     with entrypoint_hook(gateway, "list_agencies", context_data=SYSTEM_CONTEXT) as list_agencies:
         registry = list_agencies("xuan-hung")
     assert registry == [{"id": "vhxh", "name": "Phòng Văn hóa – Xã hội", "aliases": ["Phòng Văn hoá – Xã hội"]}]
+
+
+def test_the_commune_profile_for_other_services_is_its_name_and_villages(gateway, people):
+    with entrypoint_hook(gateway, "commune_profile", context_data=SYSTEM_CONTEXT) as commune_profile:
+        profile = commune_profile("xuan-hung")
+    assert profile["id"] == "xuan-hung" and profile["name"]
+    assert profile["villages"] and all(set(v) == {"id", "name"} for v in profile["villages"])
+    other = Caller(subject="u9", commune_id="yen-thang", roles=frozenset({"viewer"}))
+    with entrypoint_hook(gateway, "commune_profile", context_data={CONTEXT_KEY: other.to_json()}) as commune_profile:
+        with pytest.raises(Exception) as refused:
+            commune_profile("xuan-hung")
+    assert type(refused.value).__name__ == "Forbidden"
 
 
 def test_an_agencys_tasks(gateway, web_session, people, sign_in, tasks):
