@@ -67,7 +67,7 @@ def run(args):
         target=args.target, devices=args.devices, sample_interval=args.sample_interval, batch=args.batch,
         drop_rate=args.drop_rate, offline_seconds=(args.offline_min, args.offline_max),
         reconnect_max=args.reconnect_max, duration=args.duration,
-        log_dir=args.log_dir, stats_file=args.stats_file, stats_interval=args.stats_interval, mqtt=args.mqtt,
+        log_dir=args.log_dir, keep_state=not args.no_state, stats_file=args.stats_file, stats_interval=args.stats_interval, mqtt=args.mqtt,
         mqtt_vhost=args.mqtt_vhost, tls=args.tls, streams_per_channel=args.streams_per_channel, ramp=args.ramp,
         goodbye_timeout=args.goodbye_timeout, faults=args.faults,
     )
@@ -105,6 +105,9 @@ def parser():
                    help="longest back-off between failed connection attempts (s)")
     r.add_argument("--duration", type=float, default=0.0, help="seconds; 0 = until SIGTERM/SIGINT")
     r.add_argument("--log-dir", help="state files (seq, schedule, unreceipted reports) and plays.jsonl")
+    r.add_argument("--no-state", action="store_true",
+                   help="keep no state files in --log-dir (a restart starts afresh): real devices save their "
+                        "state on their own flash in parallel, one process writing thousands of files does not")
     r.add_argument("--stats-file", help="the latest stats line, rewritten each time")
     r.add_argument("--stats-interval", type=float, default=10.0)
     r.add_argument("--mqtt", type=_host_port, default=f"127.0.0.1:{os.environ.get('TINXA_MQTT_PORT', '1884')}",

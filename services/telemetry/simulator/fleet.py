@@ -47,6 +47,7 @@ class FleetOptions:
     reconnect_max: float = 30.0  # the longest back-off between failed connection attempts
     duration: float = 0.0  # 0: until SIGTERM/SIGINT
     log_dir: str = None
+    keep_state: bool = True  # False: no state files (a restart starts afresh); for benchmarks
     stats_file: str = None
     stats_interval: float = 10.0
     mqtt: str = "127.0.0.1:1884"
@@ -194,7 +195,9 @@ class Fleet:
         self.options = options
         self.credentials = credentials
         self.stats = Stats()
-        self.store = StateStore(options.log_dir)
+        # a state file per device, written before the device sends anything new: what a
+        # restarted simulator resumes from; one file write per command for each device
+        self.store = StateStore(options.log_dir if options.keep_state else None)
         self.play_log = PlayLog(options.log_dir)
         self.runners = []
         self.channels = []
