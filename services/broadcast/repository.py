@@ -40,51 +40,47 @@ def _insert_new(collection, docs):
         return [d["_id"] for d in docs if d["_id"] not in duplicated]
 
 
-class ZoneRepository(Repository):
+class _CommuneDefinitions(Repository):
+    """Definitions an operator names by id within a commune (``_id`` is
+    ``<commune>:<id>``), replaced whole on save."""
+
+    indexes = (([("commune_id", ASCENDING)], {}),)
+    missing = "Không có «{}»."
+
+    def of_commune(self, commune_id):
+        return [_without_id(d) for d in self._collection.find({"commune_id": commune_id}).sort("id", ASCENDING)]
+
+    def get(self, commune_id, definition_id):
+        doc = self._collection.find_one({"_id": _key(commune_id, definition_id)})
+        if doc is None:
+            raise NotFound(self.missing.format(definition_id))
+        return _without_id(doc)
+
+    def save(self, commune_id, definition, actor, now):
+        doc = {**definition, "commune_id": commune_id, "updated_at": iso(now), "updated_by": actor}
+        self._collection.replace_one({"_id": _key(commune_id, definition["id"])}, doc, upsert=True)
+        return doc
+
+    def delete(self, commune_id, definition_id):
+        if self._collection.delete_one({"_id": _key(commune_id, definition_id)}).deleted_count == 0:
+            raise NotFound(self.missing.format(definition_id))
+
+
+class ZoneRepository(_CommuneDefinitions):
     """``zones``: the commune's named device groups (village zones are derived)."""
 
     collection_name = "zones"
-    indexes = (([("commune_id", ASCENDING)], {}),)
-
-    def of_commune(self, commune_id):
-        return [_without_id(d) for d in self._collection.find({"commune_id": commune_id}).sort("id", ASCENDING)]
-
-    def save(self, commune_id, zone, actor, now):
-        doc = {**zone, "commune_id": commune_id, "updated_at": iso(now), "updated_by": actor}
-        self._collection.replace_one({"_id": _key(commune_id, zone["id"])}, doc, upsert=True)
-        return doc
-
-    def delete(self, commune_id, zone_id):
-        if self._collection.delete_one({"_id": _key(commune_id, zone_id)}).deleted_count == 0:
-            raise NotFound(f"Không có nhóm thiết bị «{zone_id}».")
+    missing = "Không có nhóm thiết bị «{}»."
 
 
-class ProgrammeRepository(Repository):
+class ProgrammeRepository(_CommuneDefinitions):
     """``programmes``: broadcast programmes (``schedule.Programme.to_dict()``)."""
 
     collection_name = "programmes"
-    indexes = (([("commune_id", ASCENDING)], {}),)
-
-    def of_commune(self, commune_id):
-        return [_without_id(d) for d in self._collection.find({"commune_id": commune_id}).sort("id", ASCENDING)]
+    missing = "Không có chương trình phát «{}»."
 
     def communes(self):
         return sorted(self._collection.distinct("commune_id"))
-
-    def get(self, commune_id, programme_id):
-        doc = self._collection.find_one({"_id": _key(commune_id, programme_id)})
-        if doc is None:
-            raise NotFound(f"Không có chương trình phát «{programme_id}».")
-        return _without_id(doc)
-
-    def save(self, commune_id, programme, actor, now):
-        doc = {**programme, "commune_id": commune_id, "updated_at": iso(now), "updated_by": actor}
-        self._collection.replace_one({"_id": _key(commune_id, programme["id"])}, doc, upsert=True)
-        return doc
-
-    def delete(self, commune_id, programme_id):
-        if self._collection.delete_one({"_id": _key(commune_id, programme_id)}).deleted_count == 0:
-            raise NotFound(f"Không có chương trình phát «{programme_id}».")
 
 
 class BroadcastRepository(Repository):

@@ -75,3 +75,13 @@ def sign_in(web_session):
         return session.csrf_token
 
     return sign_in
+
+
+@pytest.fixture
+def operator(gateway, people, sign_in, mongo_database, password_hash):
+    """Signed in as an operator (API tests); the session's CSRF header. Console
+    test modules override it with the account itself."""
+    user = UserRepository(mongo_database).add(domain.new_user(
+        {"username": "operator.xuanhung", "display_name": "Anh Tuấn", "commune_id": "xuan-hung",
+         "roles": ["operator"]}, password_hash))
+    return {auth.CSRF_HEADER: sign_in(user)}

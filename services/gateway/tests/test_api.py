@@ -35,6 +35,12 @@ def post_json(session, url, body, csrf=None, **kwargs):
     return session.post(url, json=body, headers=headers, **kwargs)
 
 
+def called(mock_method):
+    """``(args, kwargs)`` of the one call a stand-in's RPC got."""
+    mock_method.assert_called_once()
+    return mock_method.call_args.args, mock_method.call_args.kwargs
+
+
 def assert_error(response, status, code):
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/json")

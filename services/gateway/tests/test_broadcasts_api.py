@@ -20,7 +20,7 @@ from services.gateway.repository import UserRepository
 from services.gateway.service import GatewayService
 from services.gateway.tests import broadcast_samples as samples
 from services.gateway.tests.conftest import SYSTEM_CONTEXT
-from services.gateway.tests.test_api import assert_error
+from services.gateway.tests.test_api import assert_error, called
 
 CAP = {"Content-Type": "application/cap+xml"}
 XML = samples.CAP_ALERT.encode("utf-8")
@@ -42,21 +42,6 @@ def gateway(container_factory, gateway_config):
 @pytest.fixture
 def broadcast(gateway):
     return gateway.broadcast_mock
-
-
-@pytest.fixture
-def operator(broadcast, people, sign_in, mongo_database, password_hash):
-    """Signed in as an operator; the session's CSRF header."""
-    user = UserRepository(mongo_database).add(domain.new_user(
-        {"username": "operator.xuanhung", "display_name": "Anh Tuấn", "commune_id": "xuan-hung",
-         "roles": ["operator"]}, password_hash))
-    return {auth.CSRF_HEADER: sign_in(user)}
-
-
-def called(mock_method):
-    """``(args, kwargs)`` of the one call the RPC got."""
-    mock_method.assert_called_once()
-    return mock_method.call_args.args, mock_method.call_args.kwargs
 
 
 SCOPED = {"commune_id": "xuan-hung"}

@@ -17,7 +17,7 @@ from services.gateway.openapi import DOCUMENT
 from services.gateway.repository import UserRepository
 from services.gateway.service import GatewayService
 from services.gateway.tests import device_samples as samples
-from services.gateway.tests.test_api import assert_error
+from services.gateway.tests.test_api import assert_error, called
 
 CSV = "device_id,name,kind,village\nloa-thon-2,Cụm loa Thôn 2,loudspeaker,thon-1\n"
 
@@ -33,21 +33,6 @@ def gateway(container_factory, gateway_config):
 @pytest.fixture
 def telemetry(gateway):
     return gateway.telemetry_mock
-
-
-@pytest.fixture
-def operator(telemetry, people, sign_in, mongo_database, password_hash):
-    """Signed in as an operator; the session's CSRF header."""
-    user = UserRepository(mongo_database).add(domain.new_user(
-        {"username": "operator.xuanhung", "display_name": "Anh Tuấn", "commune_id": "xuan-hung",
-         "roles": ["operator"]}, password_hash))
-    return {auth.CSRF_HEADER: sign_in(user)}
-
-
-def called(mock_method):
-    """``(args, kwargs)`` of the one call the RPC got."""
-    mock_method.assert_called_once()
-    return mock_method.call_args.args, mock_method.call_args.kwargs
 
 
 # --- the registry -------------------------------------------------------------------------------
