@@ -164,6 +164,12 @@ class BroadcastRoutes:
         return json_response(self.broadcast.cancel_broadcast(broadcast_id, reason=data["reason"],
                                                              commune_id=commune_id))
 
+    @api("POST", "/api/volume")
+    def set_volume(self, request):
+        """Set the volume of a target's loudspeakers (one command for all of them)."""
+        data, commune_id = self._broadcast_scope(request, schemas.VolumeSchema, body=True)
+        return json_response(self.broadcast.set_volume(data["target"], data["volume"], commune_id=commune_id))
+
     @api("POST", "/api/bulletins")
     def receive_bulletin(self, request):
         """A bulletin of the source system; the same (source, external_id) again is the same broadcast."""

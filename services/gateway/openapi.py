@@ -1288,6 +1288,16 @@ BROADCAST_SCHEMAS = {
         "type": "object", "additionalProperties": False,
         "properties": {"reason": {"type": "string", "maxLength": 500}, "commune_id": STRING_OR_NULL},
     },
+    "VolumeRequest": {
+        "type": "object", "additionalProperties": False, "required": ["target", "volume"],
+        "properties": {"target": {"type": "object", "description": "commune / zones / devices, as for a broadcast"},
+                       "volume": {"type": "integer", "minimum": 0, "maximum": 100}, "commune_id": STRING_OR_NULL},
+    },
+    "VolumeResult": {
+        "type": "object",
+        "properties": {"command_id": {"type": "string"}, "device_count": {"type": "integer"},
+                       "routed": {"type": "boolean", "description": "false: no device of the commune is connected"}},
+    },
     "CapResult": {
         "type": "object",
         "properties": {"action": {"enum": ["created", "updated", "cancelled", "ignored"]},
@@ -1401,6 +1411,10 @@ BROADCAST_PATHS = {
         "Cancel a broadcast; devices playing it stop. Emits broadcast.broadcast_cancelled.",
         {"200": _json(_ref("Broadcast"), "The broadcast."), **WRITE_ERRORS, **AUTH_ERRORS, **BROADCAST_ERRORS},
         ["broadcasting"], parameters=[_id_path("broadcast_id", "Broadcast")], body="CancelRequest")},
+    "/api/volume": {"post": _op(
+        "Set the volume of the target's loudspeakers: one fan-out command; each device answers like any other.",
+        {"200": _json(_ref("VolumeResult"), "The command sent."), **WRITE_ERRORS, **AUTH_ERRORS, **BROADCAST_ERRORS},
+        ["broadcasting"], body="VolumeRequest")},
     "/api/bulletins": {"post": _op(
         "A bulletin from the provincial or central system (the sync service, plug-ins with an API key); the "
         "same source and external_id again answer the same broadcast. Normal ones wait in the inbox.",

@@ -650,6 +650,16 @@ class OrderSchema(Strict):
     commune_id = _commune_id()
 
 
+class VolumeSchema(Strict):
+    """The volume of a target's loudspeakers."""
+
+    target = fields.Dict(required=True, error_messages={"required": "Hãy chọn phạm vi (target)."})
+    volume = fields.Integer(required=True, strict=True, validate=validate.Range(
+        min=0, max=100, error="Âm lượng (volume) từ 0 đến 100."),
+        error_messages={"required": "Hãy nhập âm lượng (volume).", "invalid": "Âm lượng (volume) phải là số nguyên."})
+    commune_id = _commune_id()
+
+
 class CancelSchema(Strict):
     reason = fields.String(load_default="", validate=validate.Length(max=500))
     commune_id = _commune_id()

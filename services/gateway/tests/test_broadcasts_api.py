@@ -83,6 +83,8 @@ ROUTES = [
      samples.bulletin("b5", "priority", "scheduled", order="after"), (("b5", "after"), SCOPED), 200),
     ("POST", "/api/broadcasts/b1/cancel", {"reason": "Bão đã đi qua"}, "cancel_broadcast",
      samples.broadcast(state="cancelled"), (("b1",), {"reason": "Bão đã đi qua", **SCOPED}), 200),
+    ("POST", "/api/volume", {"target": {"zones": ["thon-1"]}, "volume": 70}, "set_volume",
+     {"command_id": "volume-1", "device_count": 2, "routed": True}, (({"zones": ["thon-1"]}, 70), SCOPED), 200),
     ("POST", "/api/bulletins", {"source": "province", "external_id": "NB-123", "title": "Tin tỉnh", "level": "normal"},
      "receive_bulletin", samples.bulletin("b7", "normal"),
      (({"source": "province", "external_id": "NB-123", "title": "Tin tỉnh", "level": "normal"},), SCOPED), 200),
