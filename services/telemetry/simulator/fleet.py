@@ -110,6 +110,8 @@ class PlayLog:
 
     def __init__(self, log_dir):
         self.path = Path(log_dir) / "plays.jsonl" if log_dir else None
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lines = []
 
     def add(self, device, entries):

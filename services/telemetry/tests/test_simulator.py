@@ -793,3 +793,15 @@ def test_reconnect_waits_offline_after_a_drop_and_backs_off_after_failures_afres
     assert [reconnect.delay(False, False) for _ in range(4)] == [1.0, 2.0, 4.0, 4.0]
     assert reconnect.delay(False, True) == 15.0  # a planned drop: offline for a while
     assert reconnect.delay(True, False) == 1.0  # it had connected: backing off starts afresh
+
+
+def test_without_state_files_the_play_log_is_still_written_in_a_new_folder(tmp_path):
+    from services.telemetry.simulator.fleet import PlayLog, StateStore
+
+    log_dir = tmp_path / "new" / "folder"
+    store, plays = StateStore(None), PlayLog(log_dir)
+    device = loudspeaker()
+    store.save(device)  # --no-state: nothing written
+    plays.add(device, [{"kind": "play", "started_at": T0, "ended_at": T0 + 5, "content_id": "c"}])
+    plays.flush()
+    assert [p.name for p in log_dir.iterdir()] == ["plays.jsonl"]
