@@ -106,13 +106,21 @@ def ingestion(stack, rpc, devices, seconds, home):
     simulator = [sys.executable, "-m", "services.telemetry.simulator"]
     db = pymongo.MongoClient(f"mongodb://127.0.0.1:{stack.env['TINXA_MONGO_PORT']}/").telemetry
     stats_file = sim / "stats.json"
+    # what earlier scenarios stored is not this minute's
+    stored_before = counted_samples(db)
+    baseline = {d["device_id"]: d.get("stored_through_seq") or 0
+                for d in db.device_state.find({"device_id": {"$regex": "^BENCH-"}}, {"device_id": 1, "stored_through_seq": 1})}
     run = subprocess.Popen([*simulator, "run", "--target", stack.grpc_target, "--credentials", str(sim / "credentials.json"),
                             "--sample-interval", "0.2", "--batch", "5", "--duration", str(seconds + 30),
                             "--log-dir", str(sim), "--stats-file", str(stats_file)], stdout=subprocess.DEVNULL)
     try:
         # the minute starts once every device streams
         deadline = time.monotonic() + 120
-        while db.device_state.count_documents({"device_id": {"$regex": "^BENCH-"}, "stored_through_seq": {"$gt": 0}}) < devices:
+        def streaming():
+            return sum(1 for d in db.device_state.find({"device_id": {"$regex": "^BENCH-"}},
+                                                       {"device_id": 1, "stored_through_seq": 1})
+                       if (d.get("stored_through_seq") or 0) > baseline.get(d["device_id"], 0))
+        while streaming() < devices:
             if time.monotonic() > deadline:
                 raise SystemExit("the simulated devices did not all connect within 2 minutes")
             time.sleep(1)
@@ -126,7 +134,7 @@ def ingestion(stack, rpc, devices, seconds, home):
     stats = json.loads(stats_file.read_text())
     stored_rate = (last - first) / elapsed
     print(f"telemetry: {stored_rate:.0f} samples stored/s over {elapsed:.0f} s; counting every stored sample…", flush=True)
-    return stored_rate, stats["samples_sent"], counted_samples(db), stats
+    return stored_rate, stats["samples_sent"], counted_samples(db) - stored_before, stats
 
 
 SIMULATOR_PROCESSES = 4
@@ -272,8 +280,10 @@ def main():
             with ClusterRpcProxy({"AMQP_URI": stack.amqp_uri}, context_data={CONTEXT_KEY: SYSTEM.to_json()},
                                  timeout=120) as rpc:
                 provision_fleet(stack, rpc, args.devices, home)
-                ingest_rate, sent, counted, sim_stats = ingestion(stack, rpc, args.devices, args.seconds, home)
+                # the emergency first: after the ingestion minute the store is still busy digesting
+                # 900,000 samples (roll-ups), and an emergency measured then measures that
                 last_ack, recorded, shown, p50, p99 = emergency(stack, rpc, args.devices, home)
+                ingest_rate, sent, counted, sim_stats = ingestion(stack, rpc, args.devices, args.seconds, home)
         finally:
             stack.down()
 
