@@ -156,7 +156,11 @@ def second_edge(stack, home):
             return requests.get(f"http://127.0.0.1:{metrics}/healthz", timeout=2).ok
         except requests.ConnectionError:
             return False
-    wait_until(ready, timeout=30, message="the second edge ready")
+    try:
+        wait_until(ready, timeout=30, message="the second edge ready")
+    except BaseException:
+        edge.kill()
+        raise
     return edge, f"127.0.0.1:{port}"
 
 
