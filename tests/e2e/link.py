@@ -1,8 +1,16 @@
 """A TCP relay between a device and the DeviceLink edge that a test can cut
 and restore: the device stays alive (it keeps its schedule and plays), only
-its network goes away, as on a village loudspeaker whose 4G drops."""
-import socket
-import threading
+its network goes away, as on a village loudspeaker whose 4G drops.
+
+The relay runs on the operating system's own sockets and threads, not on the
+green ones of the eventlet-patched test process: a green reader left blocked
+on a socket the test closed stays registered with the hub under that file
+number, and the next subprocess that reuses the number fails with "Second
+simultaneous read on fileno N" (seen in CI)."""
+from eventlet import patcher
+
+socket = patcher.original("socket")
+threading = patcher.original("threading")
 
 
 class Link:
@@ -32,6 +40,10 @@ class Link:
         """Refuse new connections and break the open ones."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             sockets, self._open = self._open, []
@@ -66,7 +78,7 @@ class Link:
                 if not data:
                     break
                 sink.sendall(data)
-        except OSError:
+        except (OSError, EOFError):
             pass
         finally:
             for sock in (source, sink):
