@@ -24,9 +24,10 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     HOME=/tmp
-# the content service speaks (espeak-ng, Vietnamese voice) and encodes audio (ffmpeg)
+# the content service speaks (espeak-ng, Vietnamese voice) and encodes audio (ffmpeg);
+# the training service's certificates use the DejaVu fonts (Vietnamese diacritics)
 RUN apt-get update \
- && apt-get install -y --no-install-recommends espeak-ng ffmpeg \
+ && apt-get install -y --no-install-recommends espeak-ng ffmpeg fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 tinxa \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

@@ -283,6 +283,59 @@ class BroadcastHoursReported(EventSchema):
     plays = fields.Integer(required=True)
 
 
+class VillageCount(Schema):
+    village = fields.String(required=True)
+    name = fields.String(required=True)
+    target = fields.Integer(required=True)
+    in_place = fields.Integer(required=True)
+    on_leave = fields.Integer(required=True)
+    vacancies = fields.Integer(required=True)
+
+
+class RosterCounted(EventSchema):
+    """training → communicators (tuyên truyền viên cơ sở) in place against the
+    commune's target, per village, after every roster change."""
+
+    villages = fields.List(fields.Nested(VillageCount), required=True)
+    target = fields.Integer(required=True)
+    in_place = fields.Integer(required=True)
+    on_leave = fields.Integer(required=True)
+    vacancies = fields.Integer(required=True)
+    villages_short = fields.Integer(required=True)
+    counted_at = fields.String(required=True)
+
+
+class EnrolmentPromoted(EventSchema):
+    """training → a place freed in a course went to the first of its waiting list."""
+
+    enrolment_id = fields.String(required=True)
+    course_id = fields.String(required=True)
+    course_title = fields.String(required=True)
+    person_id = fields.String(required=True)
+    full_name = fields.String(required=True)
+    freed_by = fields.String(required=True, validate=validate.OneOf(("cancellation", "session")))
+
+
+class TrainedPerson(Schema):
+    person_id = fields.String(required=True)
+    village = fields.String(allow_none=True, load_default=None)
+
+
+TOPICS = ("radio_operation", "content_production", "oral_propaganda", "foreign_information", "other")
+
+
+class CompletionsRecorded(EventSchema):
+    """training → people completed a course (closed by a trainer, or an online
+    course of the Ministry imported)."""
+
+    course_id = fields.String(required=True)
+    course_title = fields.String(required=True)
+    topics = fields.List(fields.String(validate=validate.OneOf(TOPICS)), required=True, validate=validate.Length(min=1))
+    source = fields.String(required=True, validate=validate.OneOf(("course", "online")))
+    completed_on = fields.String(required=True)
+    people = fields.List(fields.Nested(TrainedPerson), required=True, validate=validate.Length(min=1, max=5000))
+
+
 @dataclass(frozen=True)
 class EventType:
     source: str
@@ -321,6 +374,9 @@ CATALOGUE = {
         EventType("broadcast", "broadcast_escalated", 1, BroadcastEscalated, ("gateway",)),
         EventType("broadcast", "broadcast_cancelled", 1, BroadcastCancelled, ("gateway",)),
         EventType("broadcast", "hours_reported", 1, BroadcastHoursReported, ("tasks",)),
+        EventType("training", "roster_counted", 1, RosterCounted, ("tasks",)),
+        EventType("training", "enrolment_promoted", 1, EnrolmentPromoted, ("gateway",)),
+        EventType("training", "completions_recorded", 1, CompletionsRecorded, ("tasks", "gateway")),
     )
 }
 
@@ -332,7 +388,7 @@ def event_type(source, name):
         raise KeyError(f"event {source}.{name} is not in the catalogue (shared/events.py)") from None
 
 
-def make_event(source, name, commune_id, actor=None, **payload):
+def make_event(source, name, commune_id, /, actor=None, **payload):
     """Build and validate a new event payload; raises InvalidInput if it does not fit."""
     spec = event_type(source, name)
     body = dict(
@@ -374,5 +430,5 @@ class Outgoing:
         return cls(doc["source"], doc["name"], doc["payload"])
 
 
-def outgoing(source, name, commune_id, actor=None, **payload):
+def outgoing(source, name, commune_id, /, actor=None, **payload):
     return Outgoing(source, name, make_event(source, name, commune_id, actor=actor, **payload))

@@ -19,8 +19,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# espeak-ng and ffmpeg: the content service's text-to-speech and audio encoding
-apt_install rabbitmq-server python3-venv espeak-ng ffmpeg ${TINXA_TEST_PACKAGES:-}
+# espeak-ng and ffmpeg: the content service's text-to-speech and audio encoding;
+# fonts-dejavu-core: the training service's PDF certificates (Vietnamese glyphs)
+apt_install rabbitmq-server python3-venv espeak-ng ffmpeg fonts-dejavu-core ${TINXA_TEST_PACKAGES:-}
 
 # Python: one virtualenv with the pinned requirements and the project itself.
 if [ ! -x .venv/bin/python ]; then

@@ -268,6 +268,49 @@ class BroadcastDayRepository(Repository):
             {"commune_id": commune_id, "date": {"$gte": start, "$lte": end}}, {"_id": 0})]
 
 
+class RosterCountRepository(Repository):
+    """Read model for the communicators indicators: every roster count the
+    training service published (one document per event, so a redelivery
+    cannot count twice); a report reads the last one by its period's end."""
+
+    collection_name = "roster_counts"
+    indexes = (([("commune_id", ASCENDING), ("counted_at", ASCENDING)], {}),)
+
+    def record(self, event_id, commune_id, counted_at, target, in_place, villages_short):
+        try:
+            self._collection.insert_one({"_id": event_id, "commune_id": commune_id, "counted_at": counted_at,
+                                         "target": target, "in_place": in_place, "villages_short": villages_short})
+        except DuplicateKeyError:
+            pass
+
+    def as_of(self, commune_id, end):
+        """The last count at or before ``end`` (ISO UTC), or None."""
+        found = list(self._collection.find({"commune_id": commune_id, "counted_at": {"$lte": end}}, {"_id": 0})
+                     .sort("counted_at", -1).limit(1))
+        return self.public(found[0]) if found else None
+
+
+class CompletionRepository(Repository):
+    """Read model for the "people trained" indicators: one document per
+    completions event (a course closed, an online import), with its day,
+    topics and number of people."""
+
+    collection_name = "training_completions"
+    indexes = (([("commune_id", ASCENDING), ("completed_on", ASCENDING)], {}),)
+
+    def record(self, event_id, commune_id, course_id, completed_on, topics, people):
+        try:
+            self._collection.insert_one({"_id": event_id, "commune_id": commune_id, "course_id": course_id,
+                                         "completed_on": completed_on, "topics": list(topics), "people": people})
+        except DuplicateKeyError:
+            pass
+
+    def between(self, commune_id, start, end):
+        """The completions on days in [start, end] (ISO dates)."""
+        return [self.public(d) for d in self._collection.find(
+            {"commune_id": commune_id, "completed_on": {"$gte": start, "$lte": end}}, {"_id": 0})]
+
+
 class PublicationRepository(Repository):
     """Read model for the "items published per channel" indicators: one
     document per publication event, so a redelivery cannot count twice."""

@@ -16,9 +16,9 @@ from services.tasks.docx_import import parse_plan_docx
 from services.tasks.plan_import import PlanFormatError, parse_plan_text
 from services.tasks.plan_revision import diff_tasks
 from services.tasks.report import render_docx, render_xlsx
-from services.tasks.repository import (CommentRepository, DeviceStateRepository, PlanRepository,
-                                       PublicationRepository, TaskRepository, UpdateRepository,
-                                       UptimeRepository, BroadcastDayRepository)
+from services.tasks.repository import (CommentRepository, CompletionRepository, DeviceStateRepository,
+                                       PlanRepository, PublicationRepository, RosterCountRepository, TaskRepository,
+                                       UpdateRepository, UptimeRepository, BroadcastDayRepository)
 from services.tasks.schemas import (AssignSchema, ChangeStatusSchema, CommentSchema, GuidanceSchema, ImportPlanSchema,
                                     IndicatorsSchema, ReportSchema, TaskFilterSchema, UpdateSchema)
 from shared.context import READ_ROLES, CallerContext
@@ -61,6 +61,8 @@ class TasksService:
     publications = Store(PublicationRepository)
     uptime = Store(UptimeRepository)
     broadcast_days = Store(BroadcastDayRepository)
+    roster_counts = Store(RosterCountRepository)
+    completions = Store(CompletionRepository)
     observability = Observability()
 
     # ------------------------------------------------------------ plans
@@ -301,7 +303,9 @@ class TasksService:
             self.publications.channels_between(commune_id, f"{start.isoformat()}T00:00:00.000Z",
                                                f"{end.isoformat()}T23:59:59.999Z"),
             self.uptime.between(commune_id, start.isoformat(), end.isoformat()),
-            self.broadcast_days.between(commune_id, start.isoformat(), end.isoformat()))
+            self.broadcast_days.between(commune_id, start.isoformat(), end.isoformat()),
+            self.roster_counts.as_of(commune_id, f"{end.isoformat()}T23:59:59.999Z"),
+            self.completions.between(commune_id, start.isoformat(), end.isoformat()))
 
     @rpc(expected_exceptions=CALLER_ERRORS)
     def get_indicators(self, request=None):
@@ -336,3 +340,15 @@ class TasksService:
     def on_broadcast_hours(self, event):
         """Feed the "broadcasts" and "broadcast hours" indicators with one local day."""
         self.broadcast_days.record(event["commune_id"], event["date"], event["hours"], event["plays"])
+
+    @event_handler("training", "roster_counted")
+    def on_roster_counted(self, event):
+        """Feed the communicators indicators (the count as of a report's end)."""
+        self.roster_counts.record(event["event_id"], event["commune_id"], event["counted_at"], event["target"],
+                                  event["in_place"], event["villages_short"])
+
+    @event_handler("training", "completions_recorded")
+    def on_completions_recorded(self, event):
+        """Feed the "people trained" indicators, per topic, by completion day."""
+        self.completions.record(event["event_id"], event["commune_id"], event["course_id"], event["completed_on"],
+                                event["topics"], len(event["people"]))

@@ -287,3 +287,42 @@ def test_broadcast_hours_from_the_broadcast_service_feed_the_broadcast_indicator
     wait_until(lambda: indicator("broadcast_hours", "2026-11-01", "2026-11-30") == 2.25, message="the hours indicator")
     publisher.close()
     assert indicator("broadcasts", "2026-11-01", "2026-11-30") == 8
+
+
+def test_roster_counts_and_completions_from_the_training_service_feed_the_training_indicators(container, service_config):
+    def indicators(start, end):
+        return {v["key"]: v["value"] for v in call(container, "get_indicators", {"start": start, "end": end})}
+
+    # the training service has never counted this commune's roster: no data, not 0
+    assert indicators("2026-01-01", "2026-12-31")["people_trained"] is None
+    publisher = Publisher(service_config["AMQP_URI"])
+
+    def roster(counted_at, in_place, short):
+        villages = [{"village": "thon-1", "name": "Thôn 1", "target": 2, "in_place": in_place, "on_leave": 0,
+                     "vacancies": 2 - in_place}]
+        return make_event("training", "roster_counted", "xuan-hung", villages=villages, target=2, in_place=in_place,
+                          on_leave=0, vacancies=2 - in_place, villages_short=short, counted_at=counted_at)
+
+    march, june = roster("2026-03-10T02:00:00.000Z", 1, 1), roster("2026-06-10T02:00:00.000Z", 2, 0)
+    completions = [make_event("training", "completions_recorded", "xuan-hung", course_id=course, course_title=course,
+                              topics=topics, source="course", completed_on=day,
+                              people=[{"person_id": f"p{n}", "village": "thon-1"} for n in range(people)])
+                   for course, topics, day, people in (
+                       ("c1", ["radio_operation"], "2026-03-20", 3),
+                       ("c2", ["radio_operation", "oral_propaganda"], "2026-04-02", 2),
+                       ("c3", ["foreign_information"], "2026-07-01", 4))]
+    for event in (march, june, march):  # a redelivery counts once
+        publisher.publish_event("training", "roster_counted", event)
+    for event in completions + completions[:1]:
+        publisher.publish_event("training", "completions_recorded", event)
+    wait_until(lambda: indicators("2026-01-01", "2026-12-31")["people_trained"] == 9, message="people trained")
+    publisher.close()
+    first_half = indicators("2026-01-01", "2026-06-30")
+    assert first_half["people_trained"] == 5
+    assert first_half["people_trained_radio_operation"] == 5 and first_half["people_trained_oral_propaganda"] == 2
+    assert first_half["people_trained_foreign_information"] == 0
+    # the roster as counted by each period's end
+    assert (first_half["communicators_in_place"], first_half["communicators_vacant"]) == (2, 0)
+    spring = indicators("2026-03-01", "2026-03-31")
+    assert (spring["communicators_in_place"], spring["communicators_target"], spring["communicators_vacant"]) == (1, 2, 1)
+    assert indicators("2026-01-01", "2026-02-28")["communicators_in_place"] is None  # not counted yet by then
