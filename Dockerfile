@@ -37,6 +37,6 @@ COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
 USER 10001:10001
-# gateway HTTP, DeviceLink gRPC, metrics of gateway/tasks/telemetry/telemetry-edge/content.
-EXPOSE 8000 50051 9101 9102 9103 9104 9105
+# gateway HTTP, DeviceLink gRPC, metrics of gateway/tasks/telemetry/telemetry-edge/content/broadcast/training.
+EXPOSE 8000 50051 9101 9102 9103 9104 9105 9106 9107
 # No CMD of our own: docker-compose.yml and k8s/ name the process to run.

@@ -22,5 +22,6 @@ PROCESSES=(
   "telemetry|3|.venv/bin/nameko run --config deploy/config/telemetry.yaml services.telemetry.service"
   "telemetry-edge|4|.venv/bin/python -m services.telemetry.edge --config deploy/config/telemetry-edge.yaml"
   "broadcast|6|.venv/bin/nameko run --config deploy/config/broadcast.yaml services.broadcast.service"
+  "training|7|.venv/bin/nameko run --config deploy/config/training.yaml services.training.service"
   "gateway|1|.venv/bin/nameko run --config deploy/config/gateway.yaml services.gateway.service"
 )

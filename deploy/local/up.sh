@@ -38,6 +38,12 @@ if [ -z "${GATEWAY_SECRET_KEY:-}" ]; then
   [ -f "$secret_file" ] || (umask 077; .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))' > "$secret_file")
   export GATEWAY_SECRET_KEY="$(cat "$secret_file")"
 fi
+# signs certificates' verification codes: kept with the data, so codes stay valid across restarts
+certificate_file="$TINXA_HOME/certificate-secret"
+if [ -z "${CERTIFICATE_SECRET:-}" ]; then
+  [ -f "$certificate_file" ] || (umask 077; .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))' > "$certificate_file")
+  export CERTIFICATE_SECRET="$(cat "$certificate_file")"
+fi
 
 for entry in "${PROCESSES[@]}"; do
   IFS='|' read -r name offset command <<<"$entry"

@@ -30,9 +30,9 @@ APP_IMAGE = "tinxa"
 # Compose services that are not TinXã processes.
 INFRA = {"rabbitmq", "mongo", "prometheus", "grafana"}
 # The processes that must exist in both compose and k8s (later services add themselves).
-PROCESSES = {"gateway", "tasks", "telemetry", "telemetry-edge"}
+PROCESSES = {"gateway", "tasks", "content", "telemetry", "telemetry-edge", "broadcast", "training"}
 # Secrets the base references and an overlay (or the operator) must provide.
-PROVIDED_SECRETS = {"tinxa-gateway", "tinxa-rabbitmq"}
+PROVIDED_SECRETS = {"tinxa-gateway", "tinxa-training", "tinxa-rabbitmq"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 CLUSTER_SCOPED_KINDS = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",
                         "StorageClass", "CustomResourceDefinition", "PriorityClass"}
@@ -303,10 +303,11 @@ def test_compose_dependencies_have_healthchecks():
                         f"{name} waits for {dependency} to be healthy, which has no healthcheck")
 
 
-def test_compose_gateway_secret_is_overridable_dev_default():
+@pytest.mark.parametrize("secret", ["GATEWAY_SECRET_KEY", "CERTIFICATE_SECRET"])
+def test_compose_secrets_are_overridable_dev_defaults(secret):
     raw = COMPOSE_FILE.read_text()
-    match = re.search(r"GATEWAY_SECRET_KEY:\s*\$\{GATEWAY_SECRET_KEY:-([^}]*)\}", raw)
-    assert match, "GATEWAY_SECRET_KEY must come from the environment"
+    match = re.search(rf"{secret}:\s*\$\{{{secret}:-([^}}]*)\}}", raw)
+    assert match, f"{secret} must come from the environment"
     assert "dev" in match.group(1), "the fallback must be marked as a development value"
 
 
