@@ -4,19 +4,25 @@ Idempotent: the commune is created or updated, the admin account is created
 once (its password is printed that one time only), the 2026 plan is imported
 if the commune has no plan yet, the demo devices are registered, and every
 demo device without a credential gets a provisioning code, written to
-``$TINXA_HOME/sim/codes.json`` for the device simulator (``make sim``). Runs
-as the system caller over the bus.
+``$TINXA_HOME/sim/codes.json`` for the device simulator (``make sim``). A
+commune with nobody on its communicators' roster gets the demo roster (through
+the same preview-and-confirm import an officer uses), village targets that
+leave some villages short, and a first training course. Runs as the system
+caller over the bus.
 """
 import argparse
+import base64
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.context import CONTEXT_KEY, SYSTEM
 from shared.errors import NotFound
+from shared.timeutil import local_today
 
 SEED = Path(__file__).resolve().parents[1] / "seed"
 
@@ -44,6 +50,7 @@ def main(argv=None):
             print(f"[seed] imported «{plan['title']}» with {plan['task_count']} tasks")
         extra = max(0, args.fleet - len(data["devices"]))
         seed_devices(rpc, commune["id"], data["devices"] + virtual_devices(extra, commune["villages"]))
+        seed_training(rpc, commune["id"], data["training"])
     if admin["created"]:
         print(f"[seed] admin account: {data['admin']['username']}  password: {admin['password']}")
         print("[seed] the password is shown once; keep it now.")
@@ -71,6 +78,27 @@ def seed_devices(rpc, commune_id, devices):
             codes.append({"device_id": device["device_id"], "code": code["code"], "kind": device["kind"],
                           "village": device["village"]})
     (sim_dir / "codes.json").write_text(json.dumps(codes, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def seed_training(rpc, commune_id, training):
+    """The demo roster and a first course, once: only while nobody is on the roster."""
+    roster = rpc.training.roster(commune_id=commune_id)
+    if any(village["people"] for village in roster["villages"]) or roster["officers"]:
+        return
+    source = SEED / training["roster"]
+    preview = rpc.training.preview_roster_import(source.name, base64.b64encode(source.read_bytes()).decode("ascii"),
+                                                 commune_id=commune_id)
+    applied = rpc.training.confirm_import(preview["import_id"], commune_id=commune_id)
+    totals = rpc.training.save_targets(training["targets"], zalo_url=training["zalo_url"], commune_id=commune_id)
+    print(f"[seed] roster: {applied['applied']} people; {totals['in_place']} communicators in place "
+          f"of {totals['target']}, {totals['villages_short']} villages short")
+    if not rpc.training.list_courses(commune_id=commune_id):
+        course = rpc.training.save_course(training["course"], commune_id=commune_id)
+        for session in training["sessions"]:  # dated from today, so the demo always has sessions ahead
+            day = local_today() + timedelta(days=session.pop("in_days"))
+            rpc.training.save_session(dict(session, date=day.isoformat(), course_id=course["course_id"]),
+                                      commune_id=commune_id)
+        print(f"[seed] course «{course['title']}» with {len(training['sessions'])} sessions")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ NAV = (
     NavItem("broadcasts", "/broadcasts", "nav.broadcasts"),
     NavItem("devices", "/devices", "nav.devices"),
     NavItem("alarms", "/alarms", "nav.alarms"),
+    NavItem("roster", "/roster", "nav.roster"),
+    NavItem("training", "/training", "nav.training"),
 )
 
 

@@ -41,6 +41,11 @@ CONTENT_EDIT_ROLES = ("commune_admin", "editor")
 CONTENT_REVIEW_ROLES = ("commune_admin", "approver")
 CONTENT_AUDIO_ROLES = CONTENT_EDIT_ROLES + ("approver",)
 CONTENT_ADMIN_ROLES = ("commune_admin",)
+# The training service decides who may change the roster and courses and who
+# sees people's personal data (services/training/API.md "Roles"); the gateway
+# refuses the rest before calling it, and the console offers forms to the same roles.
+TRAINING_MANAGE_ROLES = ("commune_admin", "trainer")
+TRAINING_PERSONAL_ROLES = ("commune_admin", "trainer")
 # The content service's codes, for the console's selects and labels.
 CONTENT_KINDS = ("news", "article", "radio_bulletin", "eboard_notice", "press_release", "rebuttal", "promotion",
                  "human_rights")
@@ -216,6 +221,9 @@ _ACTIVITY_FIELDS = {
     "broadcast_created": ("broadcast_id", "level", "origin", "title", "state", "device_count"),
     "broadcast_escalated": ("broadcast_id", "level", "title", "acknowledged", "total", "share"),
     "broadcast_cancelled": ("broadcast_id", "title", "reason"),
+    "enrolment_promoted": ("enrolment_id", "course_id", "course_title", "person_id", "full_name", "freed_by"),
+    # the gateway counts the event's ``people`` into ``people_count``: the feed keeps no list of people
+    "completions_recorded": ("course_id", "course_title", "topics", "source", "completed_on", "people_count"),
 }
 # fields an event may leave out (the catalogue gives them a default)
 _ACTIVITY_DEFAULTS = {"comment": "", "reason": "", "village": None, "village_name": None, "share": None}
@@ -262,6 +270,8 @@ def describe_activity(entry, lang):
         return _DEVICE_ACTIVITY[kind](data, entry.get("actor_name"), lang)
     if kind in _BROADCAST_ACTIVITY:
         return _BROADCAST_ACTIVITY[kind](data, actor, lang)
+    if kind in _TRAINING_ACTIVITY:
+        return _TRAINING_ACTIVITY[kind](data, lang)
     return t("activity.plan_imported", lang, actor=actor, title=data["title"], count=data["task_count"])
 
 
@@ -379,8 +389,25 @@ _BROADCAST_ACTIVITY = {
 }
 
 
+def _enrolment_promoted(data, lang):
+    return t("activity.enrolment_promoted", lang, name=data["full_name"], title=data["course_title"])
+
+
+def _completions_recorded(data, lang):
+    key = "activity.online_completions_recorded" if data["source"] == "online" else "activity.completions_recorded"
+    return t(key, lang, count=data["people_count"], title=data["course_title"])
+
+
+# Training events (services/training/API.md "Events"): the service's own doing
+# (a freed place, a closed course, an import), told without an actor.
+_TRAINING_ACTIVITY = {
+    "enrolment_promoted": _enrolment_promoted,
+    "completions_recorded": _completions_recorded,
+}
+
+
 def activity_link(entry):
-    """The console page an activity entry is about: its task, content item, device or broadcast."""
+    """The console page an activity entry is about: its task, content item, device, broadcast or course."""
     data = entry["data"]
     if data.get("broadcast_id"):
         return f"/broadcasts/{quote(data['broadcast_id'], safe='')}"
@@ -390,6 +417,8 @@ def activity_link(entry):
         return f"/content/{quote(data['item_id'], safe='')}"
     if data.get("device_id"):
         return f"/devices/{quote(data['device_id'], safe='')}"
+    if data.get("course_id"):
+        return f"/training/courses/{quote(data['course_id'], safe='')}"
     return None
 
 

@@ -1453,6 +1453,381 @@ SCHEMAS.update(BROADCAST_SCHEMAS)
 PATHS.update(BROADCAST_PATHS)
 
 
+# --- training (services/training/API.md) ------------------------------------------------------------
+
+TOPIC = {"type": "string", "enum": ["radio_operation", "content_production", "oral_propaganda",
+                                    "foreign_information", "other"]}
+PERSON_ROLE = {"type": "string", "enum": ["communicator", "lead", "officer"],
+               "description": "communicator (tuyên truyền viên), lead (tổ trưởng, counts as a communicator) or "
+                              "officer (cán bộ xã, never counted against a village)."}
+PERSON_STATUS = {"type": "string", "enum": ["active", "on_leave", "left"]}
+ATTENDANCE_STATUS = {"type": "string", "enum": ["present", "late", "excused", "absent"]}
+CLOCK = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "description": "HH:MM, Vietnam time."}
+TRAINING_ERRORS = {
+    "403": _error("Missing role (commune administrators and trainers change the roster, courses and attendance "
+                  "and see personal data; every commune role reads), another commune, or CSRF."),
+    "404": _error("No such person, course, session, enrolment, import or certificate in the commune."),
+    "409": _error("CONFLICT: a second live enrolment, a capacity below those enrolled (details.enrolled, "
+                  "capacity), an import confirmed twice or with rows in error (details.errors), a course closed "
+                  "before its last session, a session with attendance."),
+}
+_PERSON_FIELDS = {
+    "full_name": {"type": "string", "maxLength": 200}, "village": {**STRING_OR_NULL, "description": "A village id "
+                                                                   "of the commune; null for officers."},
+    "role": PERSON_ROLE, "gender": {"enum": ["male", "female", "other", None]}, "birth_date": DATE_OR_NULL,
+    "phone": STRING_OR_NULL, "email": STRING_OR_NULL, "address": STRING_OR_NULL, "decision_number": STRING_OR_NULL,
+    "decision_date": DATE_OR_NULL, "notes": STRING_OR_NULL,
+}
+_UPLOAD = {"type": "object", "required": ["file"], "properties": {
+    "file": {"type": "string", "format": "binary", "description": "CSV (UTF-8, comma or semicolon) or XLSX, ≤ 2 MB."},
+    "commune_id": STRING_OR_NULL}}
+
+TRAINING_SCHEMAS = {
+    "Person": {
+        "type": "object",
+        "description": "Personal fields (phone, email, address, birth_date, gender, decision_number, decision_date, "
+                       "notes, status_reason) are present only for commune administrators and trainers.",
+        "properties": {"person_id": {"type": "string"}, **_PERSON_FIELDS, "status": PERSON_STATUS,
+                       "status_since": DATE, "status_reason": STRING_OR_NULL, "replaces": STRING_OR_NULL,
+                       "replaced_by": STRING_OR_NULL, "created_at": TIME, "updated_at": TIME},
+    },
+    "PersonDetail": {
+        "allOf": [_ref("Person"), {"type": "object", "properties": {"history": {"type": "array", "items": {
+            "type": "object", "properties": {"at": TIME, "status": PERSON_STATUS, "reason": {"type": "string"},
+                                             "by": STRING_OR_NULL}}}}}],
+    },
+    "PersonRequest": {
+        "type": "object", "additionalProperties": False, "required": ["full_name"],
+        "description": "A new person (who starts active), or all of a stored one's fields; status changes apart.",
+        "properties": {**_PERSON_FIELDS, "commune_id": STRING_OR_NULL},
+    },
+    "PersonStatusRequest": {
+        "type": "object", "additionalProperties": False, "required": ["status"],
+        "properties": {"status": PERSON_STATUS, "since": {**DATE_OR_NULL, "description": "Today unless given."},
+                       "reason": {"type": "string", "maxLength": 500}, "commune_id": STRING_OR_NULL},
+    },
+    "ReplacePersonRequest": {
+        "type": "object", "additionalProperties": False, "required": ["replacement"],
+        "properties": {"replacement": {"oneOf": [
+            {"type": "object", "additionalProperties": False, "required": ["full_name"],
+             "properties": _PERSON_FIELDS},
+            {"type": "object", "additionalProperties": False, "required": ["person_id"],
+             "properties": {"person_id": {"type": "string"}}}],
+            "description": "A new person's fields (village and role are the replaced person's), or someone listed."},
+            "since": DATE_OR_NULL, "reason": {"type": "string", "maxLength": 500}, "commune_id": STRING_OR_NULL},
+    },
+    "Replaced": {"type": "object", "properties": {"left": _ref("Person"), "replacement": _ref("Person")}},
+    "RosterTotals": {
+        "type": "object",
+        "properties": {name: {"type": "integer"} for name in ("target", "in_place", "on_leave", "vacancies",
+                                                              "villages_short")},
+    },
+    "Roster": {
+        "type": "object",
+        "properties": {
+            "villages": {"type": "array", "items": {"type": "object", "properties": {
+                "village": {"type": "string"}, "name": {"type": "string"}, "target": {"type": "integer"},
+                "in_place": {"type": "integer"}, "on_leave": {"type": "integer"}, "vacancies": {"type": "integer"},
+                "vacant_since": {**DATE_OR_NULL, "description": "Since when the village has been short; null when "
+                                                                "it is not."},
+                "zalo_url": STRING_OR_NULL, "people": {"type": "array", "items": _ref("Person")}}}},
+            "officers": {"type": "array", "items": _ref("Person")},
+            "others": {"type": "array", "items": _ref("Person"),
+                       "description": "People of a village the commune no longer has."},
+            "totals": _ref("RosterTotals"), "zalo_url": STRING_OR_NULL},
+    },
+    "TargetsRequest": {
+        "type": "object", "additionalProperties": False, "required": ["targets"],
+        "properties": {"targets": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["village", "target"],
+            "properties": {"village": {"type": "string"}, "target": {"type": "integer", "minimum": 0, "maximum": 50},
+                           "zalo_url": {**STRING_OR_NULL, "description": "https://zalo.me/… or "
+                                                                         "https://chat.zalo.me/…, or empty."}}}},
+            "zalo_url": STRING_OR_NULL, "commune_id": STRING_OR_NULL},
+    },
+    "ImportFileRequest": {
+        "type": "object", "additionalProperties": False, "required": ["filename", "data_base64"],
+        "properties": {"filename": {"type": "string", "maxLength": 255},
+                       "data_base64": {"type": "string", "contentEncoding": "base64",
+                                       "description": "The file's bytes, ≤ 2 MB."},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "ImportFileForm": _UPLOAD,
+    "ImportPreview": {
+        "type": "object",
+        "properties": {"import_id": {"type": "string"}, "kind": {"enum": ["roster", "online"]},
+                       "rows": {"type": "array", "items": {"type": "object", "properties": {
+                           "row": {"type": "integer"},
+                           "status": {"enum": ["ok", "error", "matched", "unmatched"]},
+                           "errors": {"type": "array", "items": {"type": "string"}},
+                           "person": {"type": "object", "description": "Roster: the person as read."},
+                           "person_id": STRING_OR_NULL, "full_name": {"type": "string"},
+                           "course_title": {"type": "string"}, "completed_on": DATE_OR_NULL}}},
+                       "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                       "columns": {"type": "array", "items": {"type": "string"}}},
+    },
+    "ImportConfirmed": {"type": "object", "properties": {"applied": {"type": "integer"},
+                                                         "import_id": {"type": "string"}}},
+    "Topic": {"type": "object", "properties": {"key": TOPIC, "label": {"type": "string"}}},
+    "Session": {
+        "type": "object",
+        "properties": {"session_id": {"type": "string"}, "course_id": {"type": "string"}, "date": DATE,
+                       "starts_at": CLOCK, "ends_at": CLOCK, "place": {"type": "string"},
+                       "trainer": {"type": "string"}, "capacity": {"type": "integer"}},
+    },
+    "Enrolment": {
+        "type": "object",
+        "properties": {"enrolment_id": {"type": "string"}, "course_id": {"type": "string"},
+                       "person_id": {"type": "string"}, "full_name": {"type": "string"}, "village": STRING_OR_NULL,
+                       "state": {"enum": ["enrolled", "waitlisted", "cancelled"]}, "enrolled_at": TIME_OR_NULL,
+                       "requested_at": TIME, "position": {"type": ["integer", "null"],
+                                                          "description": "1-based, waiting list only."}},
+    },
+    "Course": {
+        "type": "object",
+        "properties": {"course_id": {"type": "string"}, "title": {"type": "string"},
+                       "topics": {"type": "array", "items": TOPIC}, "description": {"type": "string"},
+                       "organiser": {"type": "string"}, "kind": {"enum": ["in_person", "online"]},
+                       "min_attendance": {"type": "number", "minimum": 0, "maximum": 1},
+                       "state": {"enum": ["open", "closed"]},
+                       "places": {"type": ["integer", "null"], "description": "The smallest capacity of its "
+                                                                            "sessions; null without sessions."},
+                       "enrolled": {"type": "integer"}, "waitlisted": {"type": "integer"},
+                       "sessions_count": {"type": "integer"},
+                       "next_session": {"oneOf": [_ref("Session"), {"type": "null"}]}},
+    },
+    "CourseDetail": {
+        "allOf": [_ref("Course"), {"type": "object", "properties": {
+            "sessions": {"type": "array", "items": _ref("Session")},
+            "enrolments": {"type": "array", "items": _ref("Enrolment")}}}],
+    },
+    "CourseRequest": {
+        "type": "object", "additionalProperties": False, "required": ["title", "topics"],
+        "properties": {"title": {"type": "string", "maxLength": 300},
+                       "topics": {"type": "array", "items": TOPIC, "minItems": 1},
+                       "description": {"type": "string"}, "organiser": {"type": "string"},
+                       "min_attendance": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.8},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "SessionRequest": {
+        "type": "object", "additionalProperties": False, "required": ["date", "starts_at", "ends_at", "capacity"],
+        "properties": {"date": DATE, "starts_at": CLOCK, "ends_at": CLOCK, "place": {"type": "string"},
+                       "trainer": {"type": "string"}, "capacity": {"type": "integer", "minimum": 1, "maximum": 1000},
+                       "commune_id": STRING_OR_NULL},
+    },
+    "SessionSaved": {"type": "object", "properties": {"session": _ref("Session"),
+                                                      "promoted": {"type": "array", "items": _ref("Enrolment")}}},
+    "SessionDeleted": {"type": "object", "properties": {"deleted": {"const": True},
+                                                        "promoted": {"type": "array", "items": _ref("Enrolment")}}},
+    "PersonChoiceRequest": {
+        "type": "object", "additionalProperties": False, "required": ["person_id"],
+        "properties": {"person_id": {"type": "string"}, "commune_id": STRING_OR_NULL},
+    },
+    "EnrolmentCancelled": {"type": "object", "properties": {
+        "cancelled": _ref("Enrolment"), "promoted": {"oneOf": [_ref("Enrolment"), {"type": "null"}]}}},
+    "AttendanceSheet": {
+        "type": "object",
+        "properties": {"session": _ref("Session"), "course": _ref("Course"),
+                       "rows": {"type": "array", "items": {"type": "object", "properties": {
+                           "person_id": {"type": "string"}, "full_name": {"type": "string"},
+                           "village": STRING_OR_NULL, "status": {"enum": ATTENDANCE_STATUS["enum"] + [None]},
+                           "remark": {"type": "string"}}}},
+                       "counts": {"type": "object", "properties": {
+                           name: {"type": "integer"} for name in ATTENDANCE_STATUS["enum"] + ["not_taken"]}}},
+    },
+    "AttendanceRequest": {
+        "type": "object", "additionalProperties": False, "required": ["entries"],
+        "properties": {"entries": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["person_id", "status"],
+            "properties": {"person_id": {"type": "string"}, "status": ATTENDANCE_STATUS,
+                           "remark": {"type": "string", "maxLength": 300}}}},
+            "commune_id": STRING_OR_NULL},
+    },
+    "CourseClosed": {
+        "type": "object",
+        "properties": {"course": _ref("Course"),
+                       "completed": {"type": "array", "items": {"type": "object", "properties": {
+                           "person_id": {"type": "string"}, "full_name": {"type": "string"},
+                           "certificate_id": {"type": "string"}, "code": {"type": "string"}}}},
+                       "not_completed": {"type": "array", "items": {"type": "object", "properties": {
+                           "person_id": {"type": "string"}, "full_name": {"type": "string"},
+                           "attended": {"type": "integer"}, "expected": {"type": "integer"}}}}},
+    },
+    "UnmatchedRow": {
+        "type": "object",
+        "properties": {"row_id": {"type": "string"}, "import_id": {"type": "string"},
+                       "full_name": {"type": "string"}, "email": STRING_OR_NULL, "phone": STRING_OR_NULL,
+                       "course_title": {"type": "string"}, "completed_on": DATE},
+    },
+    "Certificate": {
+        "type": "object",
+        "properties": {"certificate_id": {"type": "string"}, "code": {"type": "string"},
+                       "person_id": {"type": "string"}, "full_name": {"type": "string"},
+                       "course_id": {"type": "string"}, "course_title": {"type": "string"},
+                       "topics": {"type": "array", "items": TOPIC}, "completed_on": DATE,
+                       "commune_id": {"type": "string"}, "commune_name": {"type": "string"}, "issued_at": TIME,
+                       "source": {"enum": ["course", "online"]},
+                       "revoked": {"type": ["object", "null"],
+                                   "properties": {"at": TIME, "reason": {"type": "string"}}}},
+    },
+    "RevokeCertificateRequest": {
+        "type": "object", "additionalProperties": False, "required": ["reason"],
+        "properties": {"reason": {"type": "string", "maxLength": 500}, "commune_id": STRING_OR_NULL},
+    },
+    "Verification": {
+        "type": "object", "required": ["valid"],
+        "description": "Only what the certificate states; a revoked certificate is not valid and keeps its "
+                       "statement with revoked set.",
+        "properties": {"valid": {"type": "boolean"},
+                       "certificate": {"type": "object", "additionalProperties": False, "properties": {
+                           "code": {"type": "string"}, "full_name": {"type": "string"},
+                           "course_title": {"type": "string"}, "topics": {"type": "array", "items": TOPIC},
+                           "completed_on": DATE, "commune_name": {"type": "string"}, "issued_at": TIME,
+                           "revoked": {"type": ["object", "null"], "properties": {
+                               "at": TIME, "reason": {"type": "string"}}}}},
+                       "reason": {"type": "string", "description": "Why the code is not valid."},
+                       "error": {"enum": ["NOT_FOUND", "REVOKED"]}, "message": {"type": "string"}},
+    },
+    "TrainingIndicators": {
+        "type": "object",
+        "properties": {"people_trained": {"type": "integer"},
+                       "by_topic": {"type": "object", "additionalProperties": {"type": "integer"}},
+                       "roster": _ref("RosterTotals")},
+    },
+}
+
+
+def _training(summary, ok, *, status="200", errors=(), parameters=None, body=None, form=None):
+    """A training route: ``ok`` is the answer's schema name (or a full response); writes add the write and
+    the training service's refusals."""
+    response = ok if isinstance(ok, dict) else _json(_ref(ok), "The answer.")
+    responses = {status: response, **AUTH_ERRORS, **TRAINING_ERRORS}
+    if body or form:
+        responses.update(UPLOAD_ERRORS if form else WRITE_ERRORS)
+    responses.update(errors)
+    if parameters is None:
+        parameters = [] if body or form else [COMMUNE_QUERY]
+    return _op(summary, responses, ["training"], parameters=parameters, body=body, form=form)
+
+
+_PERSON_ID = _path("person_id", "Person id.")
+IMPORT_TOO_LARGE = {"413": _error("A file over 2 MB, or a body over its limit (PAYLOAD_TOO_LARGE).")}
+_COURSE_ID = _path("course_id", "Course id.")
+_SESSION_ID = _path("session_id", "Session id.")
+
+TRAINING_PATHS = {
+    "/api/training/roster": {"get": _training(
+        "The roster by village (in the commune's order): target, in place, on leave, vacancies and since when, the "
+        "Zalo groups; officers; people of former villages; totals.", "Roster")},
+    "/api/training/roster/export": {"get": _training(
+        "The roster as a file with the columns the import reads (commune administrators and trainers).",
+        _file("The roster.", ["text/csv", XLSX]), errors={"400": _error("format is not csv or xlsx.")},
+        parameters=[_query("format", "csv or xlsx.", {"enum": ["csv", "xlsx"]}), COMMUNE_QUERY])},
+    "/api/training/people": {"post": _training(
+        "Add a person to the roster; they start active. Emits training.roster_counted.", "Person", status="201",
+        body="PersonRequest")},
+    "/api/training/people/{person_id}": {
+        "get": _training("A person with their status history.", "PersonDetail",
+                         parameters=[_PERSON_ID, COMMUNE_QUERY]),
+        "put": _training("Save all of a person's fields (the body's person_id, if given, must be the path's).",
+                         "Person", parameters=[_PERSON_ID], body="PersonRequest"),
+    },
+    "/api/training/people/{person_id}/status": {"post": _training(
+        "On leave, back, or left, from a date (today unless given).", "Person", parameters=[_PERSON_ID],
+        body="PersonStatusRequest")},
+    "/api/training/people/{person_id}/replace": {"post": _training(
+        "The person leaves and the replacement takes their village and role (refused for officers).", "Replaced",
+        parameters=[_PERSON_ID], body="ReplacePersonRequest")},
+    "/api/training/targets": {"put": _training(
+        "Each village's target (định biên) and Zalo group, and the commune's group.", "RosterTotals",
+        body="TargetsRequest")},
+    "/api/training/imports/roster": {"post": _training(
+        "Preview a roster file row by row (nothing changes): each row ok or with its errors.", "ImportPreview",
+        body="ImportFileRequest", form="ImportFileForm", errors=IMPORT_TOO_LARGE)},
+    "/api/training/imports/online": {"post": _training(
+        "Preview the Ministry's export of completed open online courses: each row matched to a person, unmatched "
+        "or in error.", "ImportPreview", body="ImportFileRequest", form="ImportFileForm", errors=IMPORT_TOO_LARGE)},
+    "/api/training/imports/{import_id}/confirm": {"post": _training(
+        "Apply a previewed import once (refused while a row has errors; previews expire after 24 h).",
+        "ImportConfirmed", parameters=[_path("import_id", "Import id.")], body="CommuneRequest")},
+    "/api/training/topics": {"get": _training(
+        "The training topics of the plan, with Vietnamese labels.", _json(_items("Topic"), "Topics."),
+        parameters=())},
+    "/api/training/courses": {
+        "get": _training("The commune's courses, with their session count and next session.",
+                         _json(_items("Course"), "Courses."), errors={"400": _error("Invalid filter.")},
+                         parameters=[_query("state", "open or closed."), _query("topic", "A topic key."),
+                                     _query("year", "Courses of that year.", {"type": "integer"}), COMMUNE_QUERY]),
+        "post": _training("Create a course.", "Course", status="201", body="CourseRequest"),
+    },
+    "/api/training/courses/{course_id}": {
+        "get": _training("A course with its sessions (by date) and enrolments (enrolled, then the waiting list).",
+                         "CourseDetail", parameters=[_COURSE_ID, COMMUNE_QUERY]),
+        "put": _training("Save all of a course's fields (the body's course_id, if given, must be the path's).",
+                         "Course", parameters=[_COURSE_ID], body="CourseRequest"),
+    },
+    "/api/training/courses/{course_id}/sessions": {"post": _training(
+        "Add a session; places it frees go to the waiting list at once (promoted).", "SessionSaved", status="201",
+        parameters=[_COURSE_ID], body="SessionRequest")},
+    "/api/training/sessions/{session_id}": {
+        "put": _training("Change a session (a capacity below those enrolled is refused).", "SessionSaved",
+                         parameters=[_SESSION_ID], body="SessionRequest"),
+        "delete": _training("Delete a session (refused once attendance was recorded).", "SessionDeleted",
+                            parameters=[_SESSION_ID, COMMUNE_QUERY]),
+    },
+    "/api/training/courses/{course_id}/enrolments": {"post": _training(
+        "Enrol a person: enrolled while the course has a place, else waitlisted.", "Enrolment", status="201",
+        parameters=[_COURSE_ID], body="PersonChoiceRequest")},
+    "/api/training/enrolments/{enrolment_id}/cancel": {"post": _training(
+        "Cancel an enrolment; a freed place goes to the first of the waiting list (training.enrolment_promoted).",
+        "EnrolmentCancelled", parameters=[_path("enrolment_id", "Enrolment id.")], body="CancelRequest")},
+    "/api/training/sessions/{session_id}/attendance": {
+        "get": _training("The attendance sheet: the people expected at the session, with what was recorded.",
+                         "AttendanceSheet", parameters=[_SESSION_ID, COMMUNE_QUERY]),
+        "put": _training("Record attendance (again replaces); someone not expected at the session is refused.",
+                         "AttendanceSheet", parameters=[_SESSION_ID], body="AttendanceRequest"),
+    },
+    "/api/training/courses/{course_id}/close": {"post": _training(
+        "Close a course: completions and certificates for those whose attendance reached its minimum "
+        "(training.completions_recorded); refused before its last session's date.", "CourseClosed",
+        parameters=[_COURSE_ID], body="CommuneRequest")},
+    "/api/training/unmatched": {"get": _training(
+        "Online completions no person was found for, waiting for an officer.",
+        _json(_items("UnmatchedRow"), "Rows."))},
+    "/api/training/unmatched/{row_id}/match": {"post": _training(
+        "Record an unmatched online completion for a person.", _json({"type": "object"}, "The completion recorded."),
+        parameters=[_path("row_id", "Row id.")], body="PersonChoiceRequest")},
+    "/api/training/certificates": {"get": _training(
+        "The commune's certificates, of one person or course if asked.",
+        _json(_items("Certificate"), "Certificates."),
+        parameters=[_query("person_id", "Only this person's."), _query("course_id", "Only this course's."),
+                    COMMUNE_QUERY])},
+    "/api/training/certificates/{certificate_id}.pdf": {"get": _training(
+        "A certificate as an A4 landscape PDF in Vietnamese, with its code and the verification address.",
+        _file("The certificate.", ["application/pdf"]),
+        parameters=[_path("certificate_id", "Certificate id."), COMMUNE_QUERY])},
+    "/api/training/certificates/{certificate_id}/revoke": {"post": _training(
+        "Revoke a certificate; its verification then says so, with the reason.", "Certificate",
+        parameters=[_path("certificate_id", "Certificate id.")], body="RevokeCertificateRequest")},
+    "/api/training/indicators": {"get": _training(
+        "People trained per topic between two Vietnamese dates (from 1 January to today unless given), and the "
+        "roster's totals.", "TrainingIndicators", errors={"400": _error("Invalid dates.")},
+        parameters=[_query("start", "First day (YYYY-MM-DD).", DATE), _query("end", "Last day (YYYY-MM-DD).", DATE),
+                    COMMUNE_QUERY])},
+    "/api/certificates/verify/{code}": {"get": _op(
+        "Public, without sign-in: whether a certificate's verification code is valid and what the certificate "
+        "states (nothing else); cacheable for 5 minutes. The console's page is GET /xac-minh/{code}.",
+        {"200": _json(_ref("Verification"), "A valid certificate."),
+         "410": _json(_ref("Verification"), "A revoked certificate: valid false, what it stated with revoked "
+                                            "{at, reason}, the reason (also as error REVOKED and message)."),
+         "404": _json(_ref("Verification"), "Not a valid code: valid false with the reason (also as error "
+                                            "NOT_FOUND and message).")},
+        ["training"], parameters=[_path("code", "The code printed on the certificate.")], public=True)},
+}
+SCHEMAS.update(TRAINING_SCHEMAS)
+PATHS.update(TRAINING_PATHS)
+
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -1465,13 +1840,14 @@ DOCUMENT = {
             '{"error": CODE, "message": "…"} with a Vietnamese message. Public, without sign-in and outside '
             "this API: each commune's feeds GET /feeds/{commune_id}/atom.xml (Atom 1.0) and "
             "/feeds/{commune_id}/feed.json (JSON Feed 1.1), item pages /p/{commune_id}/{item_id} and media "
-            "/p/{commune_id}/media/{media_id} (published versions of live items only)."
+            "/p/{commune_id}/media/{media_id} (published versions of live items only), and the page verifying a "
+            "training certificate's code, /xac-minh/{code}."
         ),
     },
     "servers": [{"url": "/"}],
     "security": [{"session": []}, {"bearer": []}, {"apiKey": []}],
     "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "reports", "activity", "content",
-                                         "devices", "alarms", "broadcasting")],
+                                         "devices", "alarms", "broadcasting", "training")],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

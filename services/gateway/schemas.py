@@ -4,7 +4,7 @@ misspelt field is an error rather than silently ignored."""
 import unicodedata
 from datetime import datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from shared.context import ROLES
 from shared.timeutil import iso
@@ -692,4 +692,201 @@ class HoursQuerySchema(Strict):
 
     start = IsoDate(load_default=None)
     end = IsoDate(load_default=None)
+    commune_id = _commune_id()
+
+
+# --- training (services/training/API.md): the training service checks values
+# (villages, dates, phones, e-mails, Zalo addresses, capacities, who may see
+# and change what); these schemas shape what reaches it, refuse unknown fields
+# and say in Vietnamese what a request lacks. Fields left out are not sent.
+
+PERSON_ROLES = ("communicator", "lead", "officer")
+PERSON_STATUSES = ("active", "on_leave", "left")
+GENDERS = ("male", "female", "other")
+ATTENDANCE_STATUSES = ("present", "late", "excused", "absent")
+EXPORT_FORMATS = ("csv", "xlsx")
+CLOCK = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Giờ ghi dạng giờ:phút, ví dụ 07:30.")
+FULL_NAME_MISSING = "Hãy nhập họ và tên (full_name)."
+PERSON_ID_MISSING = "Hãy chọn người (person_id)."
+
+
+def _optional_text(max_length):
+    return fields.String(allow_none=True, validate=validate.Length(max=max_length))
+
+
+def _choice(choices, what):
+    return fields.String(validate=validate.OneOf(choices, error=f"{what} phải là một trong: {{choices}}."))
+
+
+class PersonFieldsSchema(Strict):
+    """A person the commune trains (tuyên truyền viên, tổ trưởng, cán bộ), as
+    written: a new one, or all of a stored one's fields (status is changed
+    apart). Text left empty or null clears it."""
+
+    full_name = _required_text(200, FULL_NAME_MISSING)
+    village = _optional_text(64)
+    role = _choice(PERSON_ROLES, "Vai trò (role)")
+    gender = fields.String(allow_none=True, validate=validate.OneOf(
+        GENDERS, error="Giới tính (gender) phải là một trong: {choices}."))
+    birth_date = IsoDate(allow_none=True)
+    phone = _optional_text(32)
+    email = _optional_text(254)
+    address = _optional_text(500)
+    decision_number = _optional_text(100)
+    decision_date = IsoDate(allow_none=True)
+    notes = _optional_text(2000)
+
+
+class PersonSchema(PersonFieldsSchema):
+    commune_id = _commune_id()
+
+
+class PersonStatusSchema(Strict):
+    """On leave (tạm nghỉ), back (hoạt động trở lại) or left (thôi làm), from a date (today unless given)."""
+
+    status = fields.String(required=True, validate=validate.OneOf(
+        PERSON_STATUSES, error="Trạng thái (status) phải là một trong: {choices}."),
+        error_messages={"required": "Hãy chọn trạng thái mới (status)."})
+    since = IsoDate(load_default=None, allow_none=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    commune_id = _commune_id()
+
+
+class ReplacePersonSchema(Strict):
+    """Someone leaves and ``replacement`` takes their place: a new person's
+    fields, or ``{person_id}`` of someone already on the roster."""
+
+    replacement = fields.Dict(required=True, error_messages={
+        "required": "Hãy nhập người thay thế (replacement): thông tin người mới hoặc person_id của người đã có."})
+    since = IsoDate(load_default=None, allow_none=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    commune_id = _commune_id()
+
+    @post_load
+    def replacement_is_a_person(self, data, **kwargs):
+        given = data["replacement"]
+        if "person_id" in given:
+            if set(given) != {"person_id"} or not isinstance(given["person_id"], str) or not given["person_id"]:
+                raise ValidationError("Người đã có chỉ gửi person_id, không kèm thông tin khác.", "replacement")
+            return data
+        try:
+            return dict(data, replacement=PersonFieldsSchema().load(given))
+        except ValidationError as err:
+            raise ValidationError(err.messages, "replacement") from err
+
+
+class VillageTargetSchema(Strict):
+    village = _required_choice("Hãy chọn thôn (village).")
+    target = fields.Integer(required=True, strict=False, validate=validate.Range(
+        min=0, max=50, error="Định biên (target) của một thôn từ 0 đến 50 người."),
+        error_messages={"required": "Hãy nhập định biên (target) của thôn.",
+                        "invalid": "Định biên (target) phải là số nguyên."})
+    zalo_url = _optional_text(500)
+
+
+class TargetsSchema(Strict):
+    """How many communicators each village should have (định biên) and the Zalo groups."""
+
+    targets = fields.List(fields.Nested(VillageTargetSchema), required=True,
+                          error_messages={"required": "Hãy gửi định biên các thôn (targets)."})
+    zalo_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    commune_id = _commune_id()
+
+    @validates_schema
+    def villages_are_unique(self, data, **kwargs):
+        villages = [item["village"] for item in data.get("targets", [])]
+        repeated = sorted({village for village in villages if villages.count(village) > 1})
+        if repeated:
+            raise ValidationError(f"Thôn bị lặp: {', '.join(repeated)}.", "targets")
+
+
+class ImportFileSchema(Strict):
+    """A roster or online-learning file sent as JSON: its name and bytes in base64."""
+
+    filename = _required_text(255, "Hãy gửi tên tệp (filename), ví dụ danh-sach.xlsx.")
+    data_base64 = _required_text(4_000_000, "Hãy gửi nội dung tệp mã hóa base64 (data_base64).")
+    commune_id = _commune_id()
+
+
+class ExportQuerySchema(Strict):
+    fmt = fields.String(data_key="format", required=True, validate=validate.OneOf(
+        EXPORT_FORMATS, error="Định dạng (format) là csv hoặc xlsx."),
+        error_messages={"required": "Hãy chọn định dạng (format): csv hoặc xlsx."})
+    commune_id = _commune_id()
+
+
+class CourseQuerySchema(Strict):
+    state = fields.String(validate=validate.Length(max=16))
+    topic = fields.String(validate=validate.Length(max=64))
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100),
+                          error_messages={"invalid": "Năm (year) phải là số, ví dụ 2026."})
+    commune_id = _commune_id()
+
+
+class CourseSchema(Strict):
+    """A course (lớp tập huấn, bồi dưỡng): new, or all of a stored one's fields."""
+
+    title = _required_text(300, "Hãy nhập tên lớp (title).")
+    topics = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                         validate=validate.Length(min=1, error="Hãy chọn ít nhất một chủ đề (topics)."),
+                         error_messages={"required": "Hãy chọn ít nhất một chủ đề (topics)."})
+    description = fields.String(validate=validate.Length(max=5000))
+    organiser = fields.String(validate=validate.Length(max=300))
+    min_attendance = fields.Float(validate=validate.Range(
+        min=0, max=1, error="Tỷ lệ chuyên cần tối thiểu (min_attendance) từ 0 đến 1, ví dụ 0.8."),
+        error_messages={"invalid": "Tỷ lệ chuyên cần tối thiểu (min_attendance) phải là số, ví dụ 0.8."})
+    commune_id = _commune_id()
+
+
+class SessionSchema(Strict):
+    """A session of a course (buổi học), on a Vietnamese date and wall clock."""
+
+    date = IsoDate(required=True, error_messages={"required": "Hãy chọn ngày học (date)."})
+    starts_at = fields.String(required=True, validate=CLOCK,
+                              error_messages={"required": "Hãy nhập giờ bắt đầu (starts_at)."})
+    ends_at = fields.String(required=True, validate=CLOCK,
+                            error_messages={"required": "Hãy nhập giờ kết thúc (ends_at)."})
+    place = fields.String(validate=validate.Length(max=300))
+    trainer = fields.String(validate=validate.Length(max=200))
+    capacity = fields.Integer(required=True, strict=False, validate=validate.Range(
+        min=1, max=1000, error="Số chỗ (capacity) từ 1 đến 1000."),
+        error_messages={"required": "Hãy nhập số chỗ (capacity).", "invalid": "Số chỗ (capacity) phải là số nguyên."})
+    commune_id = _commune_id()
+
+    @validates_schema
+    def ends_after_it_starts(self, data, **kwargs):
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            raise ValidationError("Giờ kết thúc phải sau giờ bắt đầu.", "ends_at")
+
+
+class PersonChoiceSchema(Strict):
+    """Someone of the roster: to enrol in a course, or to match an unmatched online completion to."""
+
+    person_id = _required_choice(PERSON_ID_MISSING)
+    commune_id = _commune_id()
+
+
+class AttendanceEntrySchema(Strict):
+    person_id = _required_choice(PERSON_ID_MISSING)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ATTENDANCE_STATUSES, error="Điểm danh (status) phải là một trong: {choices}."),
+        error_messages={"required": "Hãy chọn có mặt, muộn, có phép hay vắng (status)."})
+    remark = fields.String(load_default="", validate=validate.Length(
+        max=300, error="Ghi chú điểm danh tối đa 300 ký tự."))
+
+
+class AttendanceSchema(Strict):
+    entries = fields.List(fields.Nested(AttendanceEntrySchema), required=True,
+                          error_messages={"required": "Hãy gửi danh sách điểm danh (entries)."})
+    commune_id = _commune_id()
+
+
+class RevokeCertificateSchema(Strict):
+    reason = _required_text(500, "Hãy nêu lý do thu hồi giấy chứng nhận (reason).")
+    commune_id = _commune_id()
+
+
+class CertificateQuerySchema(Strict):
+    person_id = fields.String(validate=validate.Length(max=64))
+    course_id = fields.String(validate=validate.Length(max=64))
     commune_id = _commune_id()

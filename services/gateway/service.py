@@ -31,7 +31,7 @@ from shared.timeutil import iso, local_today, utcnow
 
 from services.gateway import auth, console, domain, feeds, files, forms, i18n, schemas
 from services.gateway.cookies import CookieJar
-from services.gateway import broadcasts, devices
+from services.gateway import broadcasts, devices, training
 from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, form_refusal, page
 from services.gateway.errors import CsrfRejected, RateLimited
 from services.gateway.feeds import PublicSite
@@ -74,7 +74,7 @@ class Identity:
     csrf_token: str | None = None
 
 
-class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes):
+class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes, training.TrainingRoutes):
     name = "gateway"
 
     caller = CallerContext()
@@ -82,6 +82,7 @@ class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes):
     cookies = CookieJar()
     tasks = TimedRpcProxy("tasks")
     content = TimedRpcProxy("content")
+    training = TimedRpcProxy("training")
     communes = Store(CommuneRepository)
     users = Store(UserRepository)
     api_keys = Store(ApiKeyRepository)
