@@ -41,6 +41,24 @@ def called(mock_method):
     return mock_method.call_args.args, mock_method.call_args.kwargs
 
 
+def send(web_session, method, path, payload, headers):
+    """A request with ``payload`` as the query (GET, DELETE) or the JSON body."""
+    if method in ("GET", "DELETE"):
+        return web_session.request(method, path, params=payload, headers=headers)
+    return web_session.request(method, path, json=payload, headers=headers)
+
+
+def assert_route_reaches_rpc(stand_in, web_session, headers, method, path, payload, rpc, answer, call, status):
+    """One row of a route table ``(method, path, payload, rpc, answer, call,
+    status)``: the route answers ``status`` with the RPC's answer (a list as
+    ``{"items": ...}``) after calling the stand-in's ``rpc`` once with ``call``."""
+    getattr(stand_in, rpc).return_value = answer
+    response = send(web_session, method, path, payload, headers)
+    assert response.status_code == status, response.text
+    assert response.json() == ({"items": answer} if isinstance(answer, list) else answer)
+    assert called(getattr(stand_in, rpc)) == call
+
+
 def assert_error(response, status, code):
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/json")

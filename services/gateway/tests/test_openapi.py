@@ -63,6 +63,32 @@ def test_document_is_openapi_3_1_and_every_reference_resolves():
     ("ApproveRequest", schemas.ApproveSchema),
     ("ReturnRequest", schemas.ReturnSchema),
     ("PublishRequest", schemas.PublishSchema),
+    ("ZoneRequest", schemas.ZoneSchema),
+    ("ProgrammeRequest", schemas.ProgrammeSchema),
+    ("BroadcastRequest", schemas.BroadcastSchema),
+    ("BulletinRequest", schemas.BulletinSchema),
+    ("ScheduleBroadcastRequest", schemas.ScheduleBroadcastSchema),
+    ("OrderRequest", schemas.OrderSchema),
+    ("CancelRequest", schemas.CancelSchema),
+
+    ("DeviceRequest", schemas.DeviceSchema),
+    ("DeviceUpdateRequest", schemas.DeviceUpdateSchema),
+    ("DeviceImportRequest", schemas.DeviceImportSchema),
+    ("RevokeRequest", schemas.RevokeSchema),
+    ("CommandRequest", schemas.CommandSchema),
+    ("AlarmNoteRequest", schemas.AlarmNoteSchema),
+    ("AlarmRuleRequest", schemas.AlarmRuleSchema),
+
+    ("PersonRequest", schemas.PersonSchema),
+    ("PersonStatusRequest", schemas.PersonStatusSchema),
+    ("ReplacePersonRequest", schemas.ReplacePersonSchema),
+    ("TargetsRequest", schemas.TargetsSchema),
+    ("ImportFileRequest", schemas.ImportFileSchema),
+    ("CourseRequest", schemas.CourseSchema),
+    ("SessionRequest", schemas.SessionSchema),
+    ("PersonChoiceRequest", schemas.PersonChoiceSchema),
+    ("AttendanceRequest", schemas.AttendanceSchema),
+    ("RevokeCertificateRequest", schemas.RevokeCertificateSchema),
 ])
 def test_documented_request_bodies_match_their_schemas(component, schema):
     documented = DOCUMENT["components"]["schemas"][component]
@@ -112,16 +138,37 @@ def test_content_routes_document_the_content_services_refusals():
                     assert {"400", "409"} <= set(operation["responses"]), path
 
 
-@pytest.mark.parametrize("path, schema", [
-    ("/api/plans/{plan_id}/report", schemas.ReportQuerySchema),
-    ("/api/indicators", schemas.IndicatorsQuerySchema),
-    ("/api/users", schemas.UserQuerySchema),
-    ("/api/content/sections", schemas.SectionQuerySchema),
-    ("/api/content/items/{item_id}/diff", schemas.DiffQuerySchema),
-    ("/api/content/items/{item_id}", schemas.CommuneQuerySchema),
-    ("/api/content/media/{media_id}", schemas.CommuneQuerySchema),
+@pytest.mark.parametrize("path, method, schema", [
+    ("/api/plans/{plan_id}/report", "get", schemas.ReportQuerySchema),
+    ("/api/indicators", "get", schemas.IndicatorsQuerySchema),
+    ("/api/users", "get", schemas.UserQuerySchema),
+    ("/api/content/sections", "get", schemas.SectionQuerySchema),
+    ("/api/content/items/{item_id}/diff", "get", schemas.DiffQuerySchema),
+    ("/api/content/items/{item_id}", "get", schemas.CommuneQuerySchema),
+    ("/api/content/media/{media_id}", "get", schemas.CommuneQuerySchema),
+    ("/api/zones", "get", schemas.CommuneQuerySchema),
+    ("/api/zones/{zone_id}", "delete", schemas.CommuneQuerySchema),
+    ("/api/programmes/{programme_id}", "get", schemas.CommuneQuerySchema),
+    ("/api/calendar", "get", schemas.CalendarQuerySchema),
+    ("/api/broadcasts", "get", schemas.BroadcastQuerySchema),
+    ("/api/plays", "get", schemas.PlayLogQuerySchema),
+    ("/api/broadcast-hours", "get", schemas.HoursQuerySchema),
+    ("/api/cap", "post", schemas.CommuneQuerySchema),
+    ("/api/devices", "get", schemas.DeviceQuerySchema),
+    ("/api/devices/{device_id}", "get", schemas.CommuneQuerySchema),
+    ("/api/devices/{device_id}/telemetry", "get", schemas.TelemetryQuerySchema),
+    ("/api/devices/{device_id}/connections", "get", schemas.PeriodQuerySchema),
+    ("/api/uptime", "get", schemas.UptimeQuerySchema),
+    ("/api/alarms", "get", schemas.AlarmQuerySchema),
+    ("/api/alarm-rules", "get", schemas.CommuneQuerySchema),
+    ("/api/training/roster", "get", schemas.CommuneQuerySchema),
+    ("/api/training/roster/export", "get", schemas.ExportQuerySchema),
+    ("/api/training/courses", "get", schemas.CourseQuerySchema),
+    ("/api/training/certificates", "get", schemas.CertificateQuerySchema),
+    ("/api/training/indicators", "get", schemas.IndicatorsQuerySchema),
+    ("/api/training/sessions/{session_id}", "delete", schemas.CommuneQuerySchema),
 ])
-def test_documented_query_parameters_are_the_schemas_fields(path, schema):
-    parameters = DOCUMENT["paths"][path]["get"]["parameters"]
+def test_documented_query_parameters_are_the_schemas_fields(path, method, schema):
+    parameters = DOCUMENT["paths"][path][method]["parameters"]
     names = {field.data_key or name for name, field in schema().fields.items()}
     assert {p["name"] for p in parameters if p["in"] == "query"} == names
