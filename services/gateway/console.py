@@ -44,6 +44,7 @@ NAV = (
     NavItem("alarms", "/alarms", "nav.alarms"),
     NavItem("roster", "/roster", "nav.roster"),
     NavItem("training", "/training", "nav.training"),
+    NavItem("sync", "/sync", "nav.sync"),
 )
 
 

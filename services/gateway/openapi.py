@@ -1828,6 +1828,65 @@ SCHEMAS.update(TRAINING_SCHEMAS)
 PATHS.update(TRAINING_PATHS)
 
 
+# --- provincial sync (services/sync/API.md, "RPCs of the nameko sync service") ----------------------
+
+SYNC_STREAM = {"type": "string", "description": "Up: content, broadcast_stats, devices, tasks, training; down: "
+                                                "emergency, bulletins, directives, courses."}
+SYNC_UNAVAILABLE = {"503": _error("The sync service did not answer in time or is not running "
+                                  "(SERVICE_UNAVAILABLE).")}
+SYNC_SCHEMAS = {
+    "SyncLink": {
+        "type": "object",
+        "properties": {"state": {"type": "string", "enum": ["connected", "disconnected", "never"]},
+                       "hub": STRING_OR_NULL, "last_contact": TIME_OR_NULL, "last_error": STRING_OR_NULL},
+    },
+    "SyncUpStream": {
+        "type": "object", "description": "A stream going up (commune → province).",
+        "properties": {"stream": SYNC_STREAM, "produced": {"type": "integer"}, "acknowledged": {"type": "integer"},
+                       "backlog": {"type": "integer"},
+                       "lag_seconds": {"type": "number", "description": "Age of the oldest unacknowledged record, "
+                                                                       "or 0."},
+                       "paused": {"type": "boolean"}},
+    },
+    "SyncDownStream": {
+        "type": "object", "description": "A stream coming down (province → commune).",
+        "properties": {"stream": SYNC_STREAM, "received": {"type": "integer"}, "delivered": {"type": "integer"},
+                       "backlog": {"type": "integer"}, "paused": {"type": "boolean"}},
+    },
+    "SyncStatus": {
+        "type": "object",
+        "properties": {"commune_id": {"type": "string"}, "link": _ref("SyncLink"),
+                       "up": {"type": "array", "items": _ref("SyncUpStream")},
+                       "down": {"type": "array", "items": _ref("SyncDownStream")}},
+    },
+}
+
+
+def _sync_stream_change(summary):
+    return _op(summary, {
+        "200": _json({"oneOf": [_ref("SyncUpStream"), _ref("SyncDownStream")]}, "The stream's entry."),
+        **AUTH_ERRORS, **WRITE_ERRORS,
+        "403": _error("Not a commune administrator, another commune (the sync deployment serves one), or CSRF."),
+        "404": _error("No such stream."), **SYNC_UNAVAILABLE},
+        ["sync"], parameters=[_path("stream", "The stream's name.")], body="CommuneRequest")
+
+
+SYNC_PATHS = {
+    "/api/sync": {"get": _op(
+        "The link with the province (connected, disconnected, never; last contact and error) and every up and "
+        "down stream's counters, backlog and pause.",
+        {"200": _json(_ref("SyncStatus"), "The state."), **AUTH_ERRORS, **SYNC_UNAVAILABLE}, ["sync"],
+        parameters=[COMMUNE_QUERY])},
+    "/api/sync/streams/{stream}/pause": {"post": _sync_stream_change(
+        "Pause a stream (commune administrators): an up stream is no longer pushed, a down stream no longer "
+        "delivered; its records keep queueing.")},
+    "/api/sync/streams/{stream}/resume": {"post": _sync_stream_change(
+        "Resume a paused stream (commune administrators).")},
+}
+SCHEMAS.update(SYNC_SCHEMAS)
+PATHS.update(SYNC_PATHS)
+
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -1847,7 +1906,7 @@ DOCUMENT = {
     "servers": [{"url": "/"}],
     "security": [{"session": []}, {"bearer": []}, {"apiKey": []}],
     "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "reports", "activity", "content",
-                                         "devices", "alarms", "broadcasting", "training")],
+                                         "devices", "alarms", "broadcasting", "training", "sync")],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

@@ -31,7 +31,7 @@ from shared.timeutil import iso, local_today, utcnow
 
 from services.gateway import auth, console, domain, feeds, files, forms, i18n, schemas
 from services.gateway.cookies import CookieJar
-from services.gateway import broadcasts, devices, training
+from services.gateway import broadcasts, devices, sync_status, training
 from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, form_refusal, page
 from services.gateway.errors import CsrfRejected, RateLimited
 from services.gateway.feeds import PublicSite
@@ -74,7 +74,8 @@ class Identity:
     csrf_token: str | None = None
 
 
-class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes, training.TrainingRoutes):
+class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes, training.TrainingRoutes,
+                     sync_status.SyncRoutes):
     name = "gateway"
 
     caller = CallerContext()
@@ -83,6 +84,7 @@ class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes, training.
     tasks = TimedRpcProxy("tasks")
     content = TimedRpcProxy("content")
     training = TimedRpcProxy("training")
+    sync = TimedRpcProxy("sync")
     communes = Store(CommuneRepository)
     users = Store(UserRepository)
     api_keys = Store(ApiKeyRepository)

@@ -105,7 +105,7 @@ def test_broadcasting_is_in_everyones_navigation_with_its_own_pages(services, we
                                                                     operator):
     sign_in(people["viewer"])
     page = html(web_session.get("/broadcasts"))
-    assert nav(page)[-5:-2] == ["/broadcasts", "/devices", "/alarms"]
+    assert nav(page)[-6:-3] == ["/broadcasts", "/devices", "/alarms"]
     assert '<a href="/broadcasts" aria-current="page">Phát thanh</a>' in page
     assert subnav(page) == ["/broadcasts", "/programmes", "/calendar", "/zones", "/plays"]
     assert "/broadcasts/new" not in page  # a viewer plays nothing

@@ -48,12 +48,12 @@ def sent(mock_method):
 def test_the_approval_queue_is_in_the_navigation_of_approvers_only(content, web_session, people, sign_in, approver):
     sign_in(people["editor"])
     assert nav(html(web_session.get("/content"))) == ["/", "/tasks", "/content", "/agencies", "/reports", "/broadcasts",
-                                                      "/devices", "/alarms", "/roster", "/training"]
+                                                      "/devices", "/alarms", "/roster", "/training", "/sync"]
     assert web_session.get("/content/review").status_code == 403
     sign_in(approver)
     page = html(web_session.get("/content/review"))
     assert nav(page) == ["/", "/tasks", "/content", "/content/review", "/agencies", "/reports", "/broadcasts",
-                         "/devices", "/alarms", "/roster", "/training"]
+                         "/devices", "/alarms", "/roster", "/training", "/sync"]
     assert '<a href="/content/review" aria-current="page">Duyệt tin</a>' in page
     sign_in(people["admin"])
     assert "/content/review" in nav(html(web_session.get("/")))

@@ -68,7 +68,7 @@ def svg(page, css_class):
 def test_devices_and_alarms_are_in_everyones_navigation(telemetry, web_session, people, sign_in):
     sign_in(people["viewer"])
     page = html(web_session.get("/devices"))
-    assert nav(page)[-4:-2] == ["/devices", "/alarms"]
+    assert nav(page)[-5:-3] == ["/devices", "/alarms"]
     assert '<a href="/devices" aria-current="page">Thiết bị</a>' in page
     assert '<a href="/alarms" aria-current="page">Cảnh báo</a>' in html(web_session.get("/alarms"))
 

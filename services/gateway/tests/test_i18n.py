@@ -61,7 +61,7 @@ def test_every_code_of_the_tasks_contract_has_words_in_both_languages(kind, code
         assert i18n.label(kind, code, "vi") != code and i18n.label(kind, code, "en") != code
 
 
-def test_the_navigation_offers_content_its_approval_queue_agencies_reports_broadcasting_devices_alarms_and_training():
+def test_the_navigation_offers_content_its_approval_queue_agencies_reports_broadcasting_devices_alarms_training_and_sync():
     from services.gateway.console import NAV
     assert [(item.path, i18n.t(item.label, "vi"), item.roles) for item in NAV][2:] == [
         ("/content", "Nội dung", ()),
@@ -73,6 +73,7 @@ def test_the_navigation_offers_content_its_approval_queue_agencies_reports_broad
         ("/alarms", "Cảnh báo", ()),
         ("/roster", "Tuyên truyền viên", ()),
         ("/training", "Tập huấn", ()),
+        ("/sync", "Đồng bộ tỉnh", ()),
     ]
 
 

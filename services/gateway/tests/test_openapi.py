@@ -167,6 +167,7 @@ def test_content_routes_document_the_content_services_refusals():
     ("/api/training/certificates", "get", schemas.CertificateQuerySchema),
     ("/api/training/indicators", "get", schemas.IndicatorsQuerySchema),
     ("/api/training/sessions/{session_id}", "delete", schemas.CommuneQuerySchema),
+    ("/api/sync", "get", schemas.CommuneQuerySchema),
 ])
 def test_documented_query_parameters_are_the_schemas_fields(path, method, schema):
     parameters = DOCUMENT["paths"][path][method]["parameters"]
