@@ -149,7 +149,7 @@ class LocalStack:
     def __init__(self, home):
         self.home = Path(home)
         self.vhost = f"tinxa-{uuid.uuid4().hex[:8]}"
-        mongo_port, gateway_port, grpc_port, metrics_base = _distinct_ports()
+        mongo_port, gateway_port, grpc_port, sync_port, metrics_base = _distinct_ports()
         self.env = dict(
             os.environ,
             TINXA_HOME=str(self.home),
@@ -157,13 +157,15 @@ class LocalStack:
             TINXA_MONGO_PORT=str(mongo_port),
             GATEWAY_PORT=str(gateway_port),
             GRPC_PORT=str(grpc_port),
+            SYNC_GRPC_PORT=str(sync_port),
             TINXA_METRICS_BASE=str(metrics_base),
         )
-        for key in ("AMQP_URI", "MONGO_URI", "GATEWAY_BIND"):
+        for key in ("AMQP_URI", "MONGO_URI", "GATEWAY_BIND", "HUB_TARGET", "SYNC_TOKEN"):
             self.env.pop(key, None)
         self.base_url = f"http://127.0.0.1:{self.env['GATEWAY_PORT']}"
         self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
         self.grpc_target = f"127.0.0.1:{self.env['GRPC_PORT']}"
+        self.sync_target = f"127.0.0.1:{self.env['SYNC_GRPC_PORT']}"
         self.output = ""
         self.password = None
 
@@ -189,21 +191,23 @@ class LocalStack:
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self.vhost], capture_output=True, timeout=60)
 
 
+METRICS_BLOCK = 15  # metrics ports base+1 … base+14 (deploy/local/env.sh's offsets)
+
+
 def _distinct_ports():
-    """Ports for the store, the gateway, the gRPC edge, and a block of ten
-    metrics ports (base+1 … base+9), all free now and none overlapping."""
+    """Ports for the store, the gateway, the DeviceLink edge, the sync hub,
+    and a block of metrics ports, all free now and none overlapping."""
     while True:
         base = free_port()
-        block = range(base + 1, base + 10)
-        if base + 10 > 65535 or not all(_port_free(p) for p in block):
+        block = range(base + 1, base + METRICS_BLOCK)
+        if base + METRICS_BLOCK > 65535 or not all(_port_free(p) for p in block):
             continue
         singles = set()
-        while len(singles) < 3:
+        while len(singles) < 4:
             port = free_port()
             if port not in block and port != base:
                 singles.add(port)
-        mongo, gateway, grpc_port = sorted(singles)
-        return mongo, gateway, grpc_port, base
+        return (*sorted(singles), base)
 
 
 def _port_free(port):
