@@ -21,7 +21,11 @@ own ports and vhost), then measures, sequentially, one client:
   without state files (``--no-state``): one process writing 2,000 state
   files in a row would measure the harness, not the system (measured: last
   acknowledgement 1.7 s with them, 0.35–0.7 s without). ``BENCH_EDGES=2``
-  adds a second DeviceLink edge replica and splits the devices over both.
+  adds a second DeviceLink edge replica and splits the devices over both;
+- provincial sync (bench/sync_bench.py, after the system is stopped): the
+  catch-up rate of 50,000 records after an outage through the real hub and
+  agent, beside the raw gRPC stream rate measured in the same run
+  (``--only sync`` runs it alone).
 Prints each figure and its ratio to the baseline, then stops the system.
 """
 import argparse
@@ -260,11 +264,14 @@ def main():
     parser.add_argument("--http", type=int, default=1000)
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--only", choices=("emergency",), help="run one scenario alone (no baseline ratios)")
+    parser.add_argument("--only", choices=("emergency", "sync"), help="run one scenario alone (no baseline ratios)")
+    parser.add_argument("--sync-records", type=int, default=50_000)
     parser.add_argument("--keep", help="keep the system's data and logs in this folder")
     args = parser.parse_args()
     if args.only == "emergency":
         return emergency_only(args)
+    if args.only == "sync":
+        return sync_catch_up(args.sync_records)
 
     with tempfile.TemporaryDirectory(prefix="tinxa-bench-") as home:
         stack = LocalStack(home)
@@ -315,6 +322,19 @@ def main():
           f"shown acknowledged after {shown:.3f} s; per device p50 "
           f"{p50:.3f} s, p99 {p99:.3f} s (target: all within 1 s)")
     print(f"telemetry: {sent} samples sent, {counted} distinct samples stored — {verdict}; simulator: {sim_stats}")
+    sync_catch_up(args.sync_records)
+
+
+def sync_catch_up(records):
+    """The provincial link's catch-up after an outage beside the raw gRPC
+    stream rate (bench/sync_bench.py, in its own process: no eventlet there)."""
+    result = subprocess.run([sys.executable, str(Path(__file__).with_name("sync_bench.py")), "--records", str(records)],
+                            capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise SystemExit(f"sync benchmark failed:\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
+    for line in result.stdout.splitlines()[:-1]:
+        if line.startswith(("raw gRPC", "sync catch-up")):
+            print(line)
 
 
 if __name__ == "__main__":
