@@ -37,6 +37,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
 USER 10001:10001
-# gateway HTTP, DeviceLink gRPC, metrics of gateway/tasks/telemetry/telemetry-edge/content/broadcast/training.
-EXPOSE 8000 50051 9101 9102 9103 9104 9105 9106 9107
+# gateway HTTP, DeviceLink gRPC, ProvinceSync gRPC, metrics of gateway/tasks/telemetry/telemetry-edge/content/
+# broadcast/training/sync-agent/sync-hub/sync.
+EXPOSE 8000 50051 50061 9101 9102 9103 9104 9105 9106 9107 9108 9109 9110
 # No CMD of our own: docker-compose.yml and k8s/ name the process to run.

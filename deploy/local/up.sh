@@ -38,6 +38,16 @@ if [ -z "${GATEWAY_SECRET_KEY:-}" ]; then
   [ -f "$secret_file" ] || (umask 077; .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))' > "$secret_file")
   export GATEWAY_SECRET_KEY="$(cat "$secret_file")"
 fi
+# the demo commune's token at the local hub (hub_admin prints it once; kept with the data)
+token_file="$TINXA_HOME/sync-token"
+if [ -z "${SYNC_TOKEN:-}" ]; then
+  if [ ! -s "$token_file" ]; then
+    (umask 077; PYTHONWARNINGS=ignore .venv/bin/python -m services.sync.hub_admin add-commune "$COMMUNE_ID" "Xuân Hưng" \
+       2>/dev/null > "$token_file" \
+     || PYTHONWARNINGS=ignore .venv/bin/python -m services.sync.hub_admin rotate-token "$COMMUNE_ID" 2>/dev/null > "$token_file")
+  fi
+  export SYNC_TOKEN="$(cat "$token_file")"
+fi
 # signs certificates' verification codes: kept with the data, so codes stay valid across restarts
 certificate_file="$TINXA_HOME/certificate-secret"
 if [ -z "${CERTIFICATE_SECRET:-}" ]; then

@@ -161,6 +161,93 @@ def plan_imported_event(plan, actor):
                     plan_id=plan["_id"], title=plan["title"], task_count=plan["task_count"])
 
 
+# ---------------------------------------------------------------- directives of the province
+
+DIRECTIVES_PLAN_TITLE = "Chỉ đạo của tỉnh"
+# a directive's tasks sort after the directive, and directives in the order they came
+DIRECTIVE_ORDER_STEP = 1000
+
+
+def directives_plan(commune_id, year, actor):
+    """The commune's plan of the province's directives (one per commune, its
+    id fixed by the commune, so concurrent first directives make one)."""
+    return dict(new_plan(commune_id, DIRECTIVES_PLAN_TITLE, year, actor, "Hệ thống chỉ đạo của tỉnh", [], 0),
+                _id=f"directives-{commune_id}")
+
+
+def directive_task_codes(tasks):
+    """The code each task of a directive gets under the directive's own:
+    the province's code, else its position (1, 2, …)."""
+    return [task.get("code") or str(index) for index, task in enumerate(tasks, start=1)]
+
+
+def directive_document(directive, actor):
+    """What is kept of a received directive (dates as ISO strings)."""
+    return {
+        "external_id": directive["external_id"],
+        "title": directive["title"],
+        "text": directive["text"],
+        "issued_by": directive["issued_by"],
+        "issued_on": directive["issued_on"].isoformat(),
+        "due": directive["due"].isoformat() if directive["due"] else None,
+        "tasks": [{"code": task.get("code"), "title": task["title"],
+                   "due": task["due"].isoformat() if task.get("due") else None} for task in directive["tasks"]],
+        "received_at": iso(),
+        "received_by": actor,
+    }
+
+
+def directive_rows(directive, number):
+    """Rows (as ``describe_rows`` gives them) of a stored directive numbered
+    ``number`` in its plan: the directive as a heading over its tasks (or a
+    task itself when it lists none), each due when the directive says — a
+    task without a date of its own by the directive's."""
+    code = str(number)
+    order = number * DIRECTIVE_ORDER_STEP
+    rows = [_directive_row(code, None, directive["title"], directive["text"], directive["due"], order,
+                           is_group=bool(directive["tasks"]))]
+    for index, (suffix, task) in enumerate(zip(directive_task_codes(directive["tasks"]), directive["tasks"]), start=1):
+        rows.append(_directive_row(f"{code}.{suffix}", code, task["title"], "", task["due"] or directive["due"],
+                                   order + index, is_group=False))
+    return rows
+
+
+def _directive_row(code, parent_code, title, details, due, order, is_group):
+    if due:
+        day = date.fromisoformat(due)
+        schedule = timeline.Schedule(f"Hạn {day.strftime('%d/%m/%Y')}", "date", due=day).to_dict()
+    else:
+        # a heading needs no deadline of its own; a task without one is flagged for the office
+        schedule = timeline.Schedule("", "blank", flagged=not is_group).to_dict()
+    return {"code": code, "parent_code": parent_code, "title": title, "details": details, "lead_agency": "",
+            "coordinating_agencies": "", "timeline": schedule["original"], "order": order, "schedule": schedule,
+            "is_group": is_group, "lead_agencies": [], "coordinating": []}
+
+
+def directive_note(directive, actor):
+    """The guidance note (the directive's text, by whoever issued it) on the
+    directive's task; its id is the directive's, so writing it again changes nothing."""
+    entry = history_entry(Actor(actor, directive["issued_by"]), "guidance",
+                          note=f"{directive['issued_by']}, ngày {date.fromisoformat(directive['issued_on']).strftime('%d/%m/%Y')}: "
+                               f"{directive['text']}")
+    return dict(entry, id=f"directive-{directive['_id']}")
+
+
+def directive_result(directive, plan, tasks):
+    """What receiving a directive answers (and answers again for the same ``external_id``)."""
+    return {
+        "external_id": directive["external_id"],
+        "number": directive["number"],
+        "plan_id": plan["_id"],
+        "task_id": tasks[0]["_id"],
+        "code": tasks[0]["code"],
+        "title": directive["title"],
+        "tasks": [{"_id": t["_id"], "code": t["code"], "title": t["title"], "due": t["due"], "status": t["status"]}
+                  for t in tasks[1:]],
+        "received_at": directive["received_at"],
+    }
+
+
 # ---------------------------------------------------------------- changes
 
 

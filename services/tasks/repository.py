@@ -27,6 +27,18 @@ class PlanRepository(Repository):
         return self.public(self._update_with_events({"_id": plan["_id"], "commune_id": plan["commune_id"]},
                                                     {"$set": fields}, events))
 
+    def add_once(self, plan):
+        """Insert a plan whose id is fixed by what it is (a commune's plan of
+        directives), or read the one already there."""
+        try:
+            return self.add(plan, [])
+        except self.Conflict:
+            return self.get(plan["commune_id"], plan["_id"])
+
+    def set_task_count(self, plan, task_count, events):
+        return self.public(self._update_with_events({"_id": plan["_id"], "commune_id": plan["commune_id"]},
+                                                    {"$set": {"task_count": task_count}}, events))
+
     def list(self, commune_id):
         return [self.public(p) for p in self._collection.find({"commune_id": commune_id}).sort("imported_at", ASCENDING)]
 
@@ -81,6 +93,15 @@ class TaskRepository(Repository):
         """Just what a roll-up needs (code, parent, status, due) of a plan's tasks."""
         fields = {"code": 1, "parent_code": 1, "status": 1, "due": 1, "level": 1, "title": 1, "removed_from_plan": 1}
         return [self.public(t) for t in self._collection.find({"commune_id": commune_id, "plan_id": plan_id}, fields)]
+
+    def by_codes(self, commune_id, plan_id, codes):
+        """code → task, for the given codes of a plan."""
+        found = self._collection.find({"commune_id": commune_id, "plan_id": plan_id, "code": {"$in": list(codes)}},
+                                      {**HIDDEN, "history": 0})
+        return {t["code"]: self.public(t) for t in found}
+
+    def count_of_plan(self, commune_id, plan_id):
+        return self._collection.count_documents({"commune_id": commune_id, "plan_id": plan_id})
 
     def children(self, commune_id, plan_id, code):
         return [self.public(t) for t in self._collection.find(
@@ -204,6 +225,44 @@ class UpdateRepository(Repository):
         if update is None:
             raise self.NotFound("Không tìm thấy tệp minh chứng.", {"file_id": file_id})
         return next(f for f in update["files"] if f["file_id"] == file_id)
+
+
+class DirectiveRepository(Repository):
+    """Directives received from the province (chỉ đạo của tỉnh): one per
+    ``external_id``, numbered in the order they came (the number is their
+    task's code in the plan of directives), each with what receiving it
+    answered, so receiving it again answers the same and creates nothing."""
+
+    collection_name = "directives"
+    indexes = (
+        ([("commune_id", ASCENDING), ("external_id", ASCENDING)], {"unique": True}),
+        ([("commune_id", ASCENDING), ("number", ASCENDING)], {"unique": True}),
+    )
+    ATTEMPTS = 50
+
+    def get(self, commune_id, external_id):
+        return self.public(self._collection.find_one({"commune_id": commune_id, "external_id": external_id}))
+
+    def claim(self, commune_id, directive):
+        """Store a directive with the commune's next number; the one stored
+        under its ``external_id`` if an earlier or concurrent call came first."""
+        for _ in range(self.ATTEMPTS):
+            known = self.get(commune_id, directive["external_id"])
+            if known is not None:
+                return known
+            last = list(self._collection.find({"commune_id": commune_id}, {"number": 1})
+                        .sort("number", DESCENDING).limit(1))
+            doc = {**directive, "_id": uuid.uuid4().hex, "commune_id": commune_id,
+                   "number": last[0]["number"] + 1 if last else 1, "result": None}
+            try:
+                self._collection.insert_one(doc)
+                return doc
+            except DuplicateKeyError:
+                continue  # the number or the directive was taken meanwhile: look again
+        raise self.Conflict("Nhiều chỉ đạo đang được tiếp nhận cùng lúc; hãy thử lại.")
+
+    def received(self, directive, result):
+        self._collection.update_one({"_id": directive["_id"]}, {"$set": {"result": result}})
 
 
 class CommentRepository(Repository):

@@ -1,7 +1,7 @@
 """marshmallow schemas at the tasks service's boundary (RPC arguments)."""
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.tasks.domain import STATUSES
+from services.tasks.domain import STATUSES, directive_task_codes
 from shared.schemas import Base64, CommuneScoped
 
 ID = validate.Length(min=1, max=64)
@@ -143,3 +143,43 @@ class ReportSchema(CommuneScoped):
 class IndicatorsSchema(CommuneScoped):
     start = fields.Date(load_default=None, allow_none=True)
     end = fields.Date(load_default=None, allow_none=True)
+
+
+class DirectiveTaskSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^[^\s.]{1,20}$", error="Mã nhiệm vụ gồm 1–20 ký tự, không có dấu cách hay dấu chấm."))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    due = fields.Date(load_default=None, allow_none=True)
+
+    @validates("title")
+    def not_blank(self, value, **kwargs):
+        if not value.strip():
+            raise ValidationError("Tên nhiệm vụ không được để trống.")
+
+
+class DirectiveSchema(CommuneScoped):
+    """A directive of the province (chỉ đạo của tỉnh), as the sync agent hands it over."""
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=50_000))
+    issued_by = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    issued_on = fields.Date(required=True)
+    due = fields.Date(load_default=None, allow_none=True)
+    tasks = fields.List(fields.Nested(DirectiveTaskSchema), load_default=list,
+                        validate=validate.Length(max=500, error="Một chỉ đạo có tối đa 500 nhiệm vụ."))
+
+    @validates("title")
+    def title_not_blank(self, value, **kwargs):
+        if not value.strip():
+            raise ValidationError("Tên văn bản chỉ đạo không được để trống.")
+
+    @validates_schema
+    def distinct_codes(self, data, **kwargs):
+        codes = directive_task_codes(data.get("tasks") or [])
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        if repeated:
+            raise ValidationError(f"Mã nhiệm vụ bị trùng: {', '.join(repeated)}.", "tasks")

@@ -17,10 +17,11 @@ from services.tasks.plan_import import PlanFormatError, parse_plan_text
 from services.tasks.plan_revision import diff_tasks
 from services.tasks.report import render_docx, render_xlsx
 from services.tasks.repository import (CommentRepository, CompletionRepository, DeviceStateRepository,
-                                       PlanRepository, PublicationRepository, RosterCountRepository, TaskRepository,
-                                       UpdateRepository, UptimeRepository, BroadcastDayRepository)
-from services.tasks.schemas import (AssignSchema, ChangeStatusSchema, CommentSchema, GuidanceSchema, ImportPlanSchema,
-                                    IndicatorsSchema, ReportSchema, TaskFilterSchema, UpdateSchema)
+                                       DirectiveRepository, PlanRepository, PublicationRepository,
+                                       RosterCountRepository, TaskRepository, UpdateRepository, UptimeRepository,
+                                       BroadcastDayRepository)
+from services.tasks.schemas import (AssignSchema, ChangeStatusSchema, CommentSchema, DirectiveSchema, GuidanceSchema,
+                                    ImportPlanSchema, IndicatorsSchema, ReportSchema, TaskFilterSchema, UpdateSchema)
 from shared.context import READ_ROLES, CallerContext
 from shared.errors import CALLER_ERRORS, InvalidInput, load
 from shared.handlers import event_handler
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 EDIT_ROLES = ("commune_admin", "editor", "approver")
 IMPORT_ROLES = ("commune_admin", "editor")
 REPORT_ROLES = EDIT_ROLES + ("operator",)
+# the sync agent hands directives over as the system caller (a district administrator)
+DIRECTIVE_ROLES = ("commune_admin",)
 
 FORMATS = {
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", render_docx),
@@ -63,6 +66,7 @@ class TasksService:
     broadcast_days = Store(BroadcastDayRepository)
     roster_counts = Store(RosterCountRepository)
     completions = Store(CompletionRepository)
+    directives = Store(DirectiveRepository)
     observability = Observability()
 
     # ------------------------------------------------------------ plans
@@ -113,6 +117,37 @@ class TasksService:
             self.tasks.mark_removed(commune_id, plan["_id"], diff["removed"])
             stored = self.plans.replace(plan, [event])
         return dict(stored, diff=diff)
+
+    @rpc(expected_exceptions=CALLER_ERRORS)
+    def receive_directive(self, directive, commune_id=None):
+        """A directive of the province (chỉ đạo của tỉnh, handed over by the
+        sync agent): a task in the commune's plan of directives, its tasks
+        under it, its text as a guidance note — once per ``external_id``
+        (received again, it answers what it answered the first time).
+
+        Every step can be redone, so a call that died half-way is finished
+        by the next one: the directive's number is stored first, tasks are
+        upserted by code, the note has the directive's id."""
+        caller = self.caller.current().require(*DIRECTIVE_ROLES)
+        data = load(DirectiveSchema, directive)
+        commune_id = caller.commune_for(commune_id or data.pop("commune_id"))
+        data.pop("commune_id", None)
+        known = self.directives.get(commune_id, data["external_id"])
+        if known is not None and known.get("result"):
+            return known["result"]
+        plan = self.plans.add_once(domain.directives_plan(commune_id, data["issued_on"].year, caller.subject))
+        stored = self.directives.claim(commune_id, domain.directive_document(data, caller.subject))
+        rows = domain.directive_rows(stored, stored["number"])
+        self.tasks.upsert_many(domain.task_documents(plan, rows), new_id=_new_id, initial_status=domain.initial_status)
+        found = self.tasks.by_codes(commune_id, plan["_id"], [row["code"] for row in rows])
+        tasks = [found[row["code"]] for row in rows]
+        self.tasks.apply(tasks[0], {}, domain.directive_note(stored, caller.subject), [], expect_status=False)
+        task_count = self.tasks.count_of_plan(commune_id, plan["_id"])
+        self.plans.set_task_count(plan, task_count,
+                                  [domain.plan_imported_event(dict(plan, task_count=task_count), caller.subject)])
+        result = domain.directive_result(stored, plan, tasks)
+        self.directives.received(stored, result)
+        return result
 
     @rpc(expected_exceptions=CALLER_ERRORS)
     def list_plans(self, commune_id=None):

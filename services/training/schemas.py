@@ -251,6 +251,38 @@ class SessionFields(_ShownBack):
         return data
 
 
+class AnnouncedSession(SessionFields):
+    """A session of a course the province announces: the session of a
+    course not created yet (no ids), with the rules of ``save_session``."""
+
+    class Meta(_Strict.Meta):
+        exclude = ("session_id", "course_id")
+
+    blank_is_none = ("starts_at", "ends_at")
+
+    @validates_schema
+    def _coherent(self, data, **kwargs):
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            raise ValidationError("giờ kết thúc phải sau giờ bắt đầu", "ends_at")
+
+
+class AnnouncedCourse(CourseFields):
+    """A course the province announces (``receive_course``), with the rules
+    of ``save_course``; it is always ``in_person``, its ids are ours."""
+
+    class Meta(_Strict.Meta):
+        exclude = ("course_id", "kind", "min_attendance")
+
+    blank_is_none = ()
+    read_only = ()
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=200, error="mã khóa học của tỉnh "
+                                                                                              "từ 1 đến 200 ký tự"),
+                                error_messages=messages("mã khóa học của tỉnh"))
+    sessions = fields.List(fields.Nested(AnnouncedSession), load_default=list, error_messages=messages("buổi học"),
+                           validate=validate.Length(max=100, error="tối đa 100 buổi học"))
+
+
 class AttendanceEntry(_Strict):
     person_id = fields.String(required=True, validate=ID, error_messages=messages("mã người"))
     status = fields.String(required=True, validate=_one_of(ATTENDANCE_STATUSES, "trạng thái điểm danh"),

@@ -24,9 +24,9 @@ from nameko.rpc import RpcProxy, rpc
 from services.training import certificates, courses, online, roster, roster_io
 from services.training.repository import (CertificateRepository, CourseRepository, ImportRepository,
                                           PersonRepository, RosterRepository, UnmatchedRepository)
-from services.training.schemas import (CertificateFilter, CourseFields, CourseFilter, DayRange, ExportRequest,
-                                       ImportFile, PersonFields, RecordAttendance, ReplaceRequest, RevokeRequest,
-                                       SaveTargets, SessionFields, SetStatus, load_ref)
+from services.training.schemas import (AnnouncedCourse, CertificateFilter, CourseFields, CourseFilter, DayRange,
+                                       ExportRequest, ImportFile, PersonFields, RecordAttendance, ReplaceRequest,
+                                       RevokeRequest, SaveTargets, SessionFields, SetStatus, load_ref)
 from shared.context import READ_ROLES, SYSTEM, CallerContext
 from shared.errors import CALLER_ERRORS, Conflict, InvalidInput, NotFound, load
 from shared.events import outgoing
@@ -487,6 +487,24 @@ class TrainingService:
         saved, _ = self._change_course(commune_id, fields["course_id"],
                                        lambda c: (courses.edited(c, changes, now), [], None))
         return courses.view(saved)
+
+    @rpc(expected_exceptions=CALLER_ERRORS)
+    def receive_course(self, course, commune_id=None):
+        """A course the province announces (handed over by the sync agent):
+        an open in-person course with its sessions, under the rules of
+        ``save_course`` and ``save_session``, once per ``external_id`` — its
+        id comes from it and the course is written whole in one insert, so a
+        second call finds it and creates nothing."""
+        _, commune_id = self._scope(MANAGE_ROLES, commune_id)
+        data = load(AnnouncedCourse, course)
+        course_id = "province-" + hashlib.sha256(f"{commune_id}\n{data['external_id']}".encode()).hexdigest()[:12]
+        now = iso()
+        announced = dict(courses.new_course(course_id, data, now), external_id=data["external_id"], origin="province")
+        for session in data["sessions"]:
+            session_id = courses.session_id_for(course_id, uuid.uuid4().hex[:8])
+            announced, _ = courses.put_session(announced, {"session_id": session_id, **session}, now)
+        saved = self.course_store.add_once(commune_id, announced)
+        return dict(courses.view(saved), sessions=[courses.session_view(s) for s in courses.sessions_by_date(saved)])
 
     def _promotion_events(self, commune_id, course, promoted, freed_by, actor):
         if not promoted:

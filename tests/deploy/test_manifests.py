@@ -30,9 +30,9 @@ APP_IMAGE = "tinxa"
 # Compose services that are not TinXã processes.
 INFRA = {"rabbitmq", "mongo", "prometheus", "grafana"}
 # The processes that must exist in both compose and k8s (later services add themselves).
-PROCESSES = {"gateway", "tasks", "content", "telemetry", "telemetry-edge", "broadcast", "training"}
+PROCESSES = {"gateway", "tasks", "content", "telemetry", "telemetry-edge", "broadcast", "training", "sync", "sync-agent", "sync-hub"}
 # Secrets the base references and an overlay (or the operator) must provide.
-PROVIDED_SECRETS = {"tinxa-gateway", "tinxa-training", "tinxa-rabbitmq"}
+PROVIDED_SECRETS = {"tinxa-gateway", "tinxa-training", "tinxa-sync", "tinxa-rabbitmq"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 CLUSTER_SCOPED_KINDS = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",
                         "StorageClass", "CustomResourceDefinition", "PriorityClass"}
