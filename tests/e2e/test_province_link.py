@@ -3,7 +3,6 @@ demo province's hub runs beside the commune): what the commune does goes up,
 and an emergency bulletin sent down by the province reaches the commune's
 broadcast service and its operators' page."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
