@@ -56,3 +56,34 @@ def test_an_emergency_sent_down_by_the_province_reaches_the_commune_broadcast_se
     status = session.get(f"{stack.base_url}/api/sync", timeout=10).json()
     emergency = next(s for s in status["down"] if s["stream"] == "emergency")
     assert emergency["delivered"] == emergency["received"] >= 1
+
+
+def test_the_emergency_overtakes_a_backlog_of_ten_thousand_bulletins_on_the_whole_path(stack):
+    """Hub → agent → inbox → broadcast, all real: 10,000 normal bulletins are
+    waiting at the hub when an emergency is sent after them; it reaches the
+    broadcast service before the backlog has, and then an operator pauses the
+    bulletins stream (the rest stays queued, nothing is lost)."""
+    from pymongo import MongoClient
+
+    from services.sync.hub_store import HubStore
+
+    session = login(stack, stack.password)
+    client = MongoClient(f"mongodb://127.0.0.1:{stack.env['TINXA_MONGO_PORT']}/")
+    hub = HubStore(client["sync_hub"])
+    backlog = [{"source": "province", "external_id": f"e2e-thuong-{n}", "title": f"Bản tin thông thường số {n}",
+                "text": "Thông tin tuyên truyền định kỳ.", "level": "normal", "kind": "audio"} for n in range(10_000)]
+    hub.send_many("xuan-hung", "bulletins", "bulletin", backlog)
+    emergency = {"source": "province", "external_id": "e2e-chay-rung", "title": "Cảnh báo cháy rừng cấp V",
+                 "text": "Nghiêm cấm đốt nương rẫy.", "level": "emergency", "kind": "audio"}
+    hub.send("xuan-hung", "emergency", "bulletin", emergency)
+
+    def arrived():
+        items = session.get(f"{stack.base_url}/api/broadcasts", params={"origin": "province", "limit": 200},
+                            timeout=10).json()["items"]
+        return [b for b in items if b["title"] == emergency["title"]]
+    wait_until(arrived, timeout=60, message="the emergency at the broadcast service")
+    down = {s["stream"]: s for s in session.get(f"{stack.base_url}/api/sync", timeout=10).json()["down"]}
+    assert down["bulletins"]["delivered"] < 10_000  # it overtook the backlog
+    paused = session.post(f"{stack.base_url}/api/sync/streams/bulletins/pause", json={}, timeout=10)
+    assert paused.status_code == 200, paused.text
+    client.close()
