@@ -15,6 +15,7 @@ grpcio does not work under eventlet, so an edge is a plain asyncio process
 - ``start_metrics_server``: ``/metrics`` and ``/healthz`` in a thread;
 - ``configure_logging``: JSON logs, from the config's ``LOGGING`` like nameko's.
 """
+import argparse
 import asyncio
 import functools
 import logging
@@ -282,3 +283,16 @@ async def serve(register, service_names, port, host="0.0.0.0", grace=10.0, befor
         await before_stop()
     await server.stop(grace)
     log.info("stopped")
+
+
+def main(prog, doc, default_config, run, argv=None):
+    """The command line of an asyncio gRPC process: ``--config`` (a YAML
+    file, ``default_config`` unless given), logging from it, then ``run(config)``."""
+    from shared.config import load_config
+
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
+    parser.add_argument("--config", default=str(default_config), help="YAML config (default: %(default)s)")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    configure_logging(config)
+    asyncio.run(run(config))

@@ -97,11 +97,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class ServiceProcess:
-    """A service started as `make up` starts it (``nameko run`` with its
-    config file), for tests that kill or restart real processes."""
+    """A process started as `make up` starts it, for tests that kill or
+    restart real processes: by default the nameko service ``service``
+    (``nameko run`` with its config file); ``command`` for another process
+    (an asyncio gRPC edge, the sync hub or agent)."""
 
-    def __init__(self, service, env, log_path):
+    def __init__(self, service, env, log_path, command=None):
         self.service = service
+        self.command = command or [str(Path(sys.executable).with_name("nameko")), "run",
+                                   "--config", f"deploy/config/{service}.yaml", f"services.{service}.service"]
         self.metrics_port = free_port()
         self.env = dict(os.environ, **{k: str(v) for k, v in env.items()}, METRICS_PORT=str(self.metrics_port))
         self.log_path = log_path
@@ -110,11 +114,7 @@ class ServiceProcess:
     def start(self, wait=True, **extra_env):
         env = dict(self.env, **extra_env)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(Path(sys.executable).with_name("nameko")), "run",
-                 "--config", f"deploy/config/{self.service}.yaml", f"services.{self.service}.service"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )
+            self.process = subprocess.Popen(self.command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         if wait:
             wait_until(self.healthy, timeout=30, message=f"{self.service} to be healthy (log: {self.log_path})")
         return self

@@ -18,11 +18,9 @@ Any error ends the session: the link turns ``disconnected`` (with the
 reason, in Vietnamese, in ``last_error``), and the agent reconnects after a
 back-off of 0.5 s doubling to 10 s. SIGTERM ends it cleanly.
 """
-import argparse
 import asyncio
 import logging
 import signal
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
@@ -35,7 +33,6 @@ from services.sync.adapters import GrpcProvinceLink, LinkError, TlsFiles
 from services.sync.records import DOWN_STREAMS, UP_STREAMS, Gap, applicable, by_stream
 from services.sync.store import SyncStore
 from shared import grpc_edge
-from shared.config import load_config
 from shared.mongo import connect
 from shared.timeutil import iso
 
@@ -299,13 +296,8 @@ async def run(config):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m services.sync.agent", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="YAML config (default: %(default)s)")
-    args = parser.parse_args(argv)
-    config = load_config(args.config)
-    grpc_edge.configure_logging(config)
-    asyncio.run(run(config))
+    grpc_edge.main("python -m services.sync.agent", __doc__, DEFAULT_CONFIG, run, argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

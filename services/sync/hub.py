@@ -11,7 +11,6 @@ Pull, emergency first, and the stream stays open: a watcher of the
 ``down_heads`` collection wakes the commune's Pull when ``hub_admin send``
 added something.
 """
-import argparse
 import asyncio
 import logging
 import time
@@ -29,7 +28,6 @@ from services.sync.records import (
     DOWN_STREAMS, UP_STREAMS, BadRecord, Gap, applicable, by_stream, from_proto, positions_to_proto, to_proto,
 )
 from shared import grpc_edge
-from shared.config import load_config
 from shared.mongo import connect
 from shared.observability import correlation_id
 from shared.timeutil import parse_iso
@@ -356,12 +354,7 @@ async def run(config):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m services.sync.hub", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="YAML config (default: %(default)s)")
-    args = parser.parse_args(argv)
-    config = load_config(args.config)
-    grpc_edge.configure_logging(config)
-    asyncio.run(run(config))
+    grpc_edge.main("python -m services.sync.hub", __doc__, DEFAULT_CONFIG, run, argv)
 
 
 if __name__ == "__main__":

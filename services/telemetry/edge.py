@@ -19,7 +19,6 @@ Commands come from the bus one per device, or one per commune listing its
 devices (a fan-out, ``shared/devicelink.py``). Devices' answers go to the bus
 in batches (``answers.py``).
 """
-import argparse
 import asyncio
 import json
 import logging
@@ -43,7 +42,6 @@ from services.telemetry.ingest import MAX_SEQ, Ingest, iso_at, samples_from_prot
 from services.telemetry.mqtt_ingest import ConsumerThread, MqttIngest
 from shared import grpc_edge
 from shared.bus import event_exchange
-from shared.config import load_config
 from shared.devicelink import COMMANDS_EXCHANGE, FANOUT_EXCHANGE, fanout_routing_key, routing_key
 from shared.errors import InvalidInput, Unauthenticated
 from shared.mongo import connect
@@ -624,12 +622,7 @@ def _enabled(value):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m services.telemetry.edge", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="YAML config (default: %(default)s)")
-    args = parser.parse_args(argv)
-    config = load_config(args.config)
-    grpc_edge.configure_logging(config)
-    asyncio.run(run(config))
+    grpc_edge.main("python -m services.telemetry.edge", __doc__, DEFAULT_CONFIG, run, argv)
 
 
 if __name__ == "__main__":

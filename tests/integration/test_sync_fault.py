@@ -15,12 +15,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
 from pymongo import MongoClient
 
 from services.sync.hub_store import HubStore
 from services.sync.store import SyncStore
-from shared.testing import free_port, wait_until
+from shared.testing import ServiceProcess, free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 COMMUNE = "xuan-hung"
@@ -29,39 +28,9 @@ PER_STREAM = 10_000
 CHUNK = 1_000
 
 
-class Process:
-    """One of the sync processes, started, killed and restarted as an operator (or a crash) would."""
-
-    def __init__(self, module, config, env, log_path):
-        self.module, self.config, self.log_path = module, config, log_path
-        self.metrics_port = free_port()
-        self.env = dict(os.environ, **env, METRICS_PORT=str(self.metrics_port))
-        self.process = None
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", self.module, "--config", self.config], cwd=REPO,
-                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(self.healthy, timeout=30, message=f"{self.module} to be healthy (log: {self.log_path})")
-
-    def healthy(self):
-        assert self.process.poll() is None, f"{self.module} exited; see {self.log_path}"
-        try:
-            return requests.get(f"http://127.0.0.1:{self.metrics_port}/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def kill9(self):
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+def process(module, config, env, log_path):
+    """The hub or the agent, started, killed and restarted as an operator (or a crash) would."""
+    return ServiceProcess(module, env, log_path, command=[sys.executable, "-m", module, "--config", config])
 
 
 @pytest.fixture
@@ -83,8 +52,8 @@ def test_fifty_thousand_records_cross_an_outage_and_restarts_exactly_once_in_ord
     token = subprocess.run([sys.executable, "-m", "services.sync.hub_admin", "add-commune", COMMUNE, "Xuân Hưng"],
                            cwd=REPO, env=dict(os.environ, **env), capture_output=True, text=True, check=True,
                            timeout=60).stdout.strip()
-    hub = Process("services.sync.hub", "deploy/config/sync-hub.yaml", env, tmp_path / "hub.log")
-    agent = Process("services.sync.agent", "deploy/config/sync-agent.yaml", dict(env, SYNC_TOKEN=token),
+    hub = process("services.sync.hub", "deploy/config/sync-hub.yaml", env, tmp_path / "hub.log")
+    agent = process("services.sync.agent", "deploy/config/sync-agent.yaml", dict(env, SYNC_TOKEN=token),
                     tmp_path / "agent.log")
     outbox, province = SyncStore(client[agent_db]), HubStore(client[hub_db])
     link_state = lambda: outbox.link().get("state")  # noqa: E731
