@@ -564,6 +564,10 @@ def _items(schema_name):
 PATHS = {
     "/api/openapi.json": {"get": _op("This document.", {"200": {"description": "OpenAPI 3.1 document."}},
                                      ["meta"], public=True)},
+    "/api/asyncapi.json": {"get": _op(
+        "The events TinXã publishes on RabbitMQ, as an AsyncAPI 3.0 document generated from the event "
+        "schemas (shared/asyncapi.py).", {"200": {"description": "AsyncAPI 3.0.0 document."}},
+        ["meta"], public=True)},
     "/api/auth/login": {"post": _op(
         "Sign in with username and password; sets the session cookie (12 h).",
         {"200": _json(_ref("LoginResponse"), "Signed in."), **WRITE_ERRORS,

@@ -22,6 +22,7 @@ from nameko.rpc import rpc
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
 
+from shared.asyncapi import document as asyncapi_document
 from shared.context import Caller, CallerContext
 from shared.errors import CALLER_ERRORS, InvalidInput, NotFound, Unauthenticated, load
 from shared.handlers import event_handler
@@ -43,6 +44,8 @@ from services.gateway.rpc import TimedRpcProxy
 from services.gateway.web import PUBLIC_CACHE, json_response, query, read_json, redirect, safe_next
 
 log = logging.getLogger(__name__)
+
+EVENTS_DOCUMENT = asyncapi_document()
 
 TASKS_PAGE_SIZE = 50
 OVERVIEW_ACTIVITY = 10
@@ -268,6 +271,10 @@ class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes, training.
     @api("GET", "/api/openapi.json")
     def openapi(self, request):
         return json_response(DOCUMENT)
+
+    @api("GET", "/api/asyncapi.json")
+    def asyncapi(self, request):
+        return json_response(EVENTS_DOCUMENT)
 
     @api("POST", "/api/auth/login")
     def api_login(self, request):
