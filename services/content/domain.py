@@ -425,6 +425,17 @@ def feed_entry(item):
             "channels": list(version["channels"])}
 
 
+def publication_entry(item, section_names):
+    """A live item as the latest publications list it: its published version's
+    title, kind, section and channels, and when that version went out."""
+    version = item["published"]
+    return {"id": item["_id"], "title": version["title"], "kind": version["kind"],
+            "section_id": version["section_id"],
+            "section_name": section_names.get(version["section_id"]) or version["section_name"],
+            "channels": list(version["channels"]), "published_at": version["published_at"],
+            "first_published_at": item.get("first_published_at")}
+
+
 def publicly_readable(item, media_id):
     """Whether a media file belongs to the live published version of the item."""
     version = item.get("published")

@@ -143,6 +143,13 @@ class ItemRepository(Repository):
         return [self.public(i) for i in self._collection.find({"status": "scheduled", "publish_at": {"$lte": now}},
                                                               {**STORAGE_ONLY, "search": 0, "revisions": 0})]
 
+    def recently_published(self, commune_id, limit):
+        """The commune's live items, latest publication first, on every channel."""
+        cursor = (self._collection.find({"commune_id": commune_id, "live": True},
+                                        {"published": 1, "first_published_at": 1, "last_published_at": 1})
+                  .sort("last_published_at", DESCENDING).limit(limit))
+        return list(cursor)
+
     def feed(self, commune_id, limit):
         cursor = (self._collection.find({"commune_id": commune_id, "in_feed": True},
                                         {"published": 1, "slug": 1, "first_published_at": 1, "last_published_at": 1})

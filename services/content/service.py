@@ -348,6 +348,16 @@ class ContentService:
         return dict(meta, content_b64=base64.b64encode(self.media.read(media_id)).decode("ascii"))
 
     @rpc(expected_exceptions=CALLER_ERRORS)
+    def recent_publications(self, limit=5, commune_id=None):
+        """The commune's latest publications (its live items, on any channel) as published."""
+        caller = self.caller.current().require(*READ_ROLES)
+        commune_id = caller.commune_for(commune_id)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 50:
+            raise InvalidInput("Số bản tin (limit) phải là số nguyên từ 1 đến 50.")
+        names = self._section_names(commune_id)
+        return [domain.publication_entry(item, names) for item in self.items.recently_published(commune_id, limit)]
+
+    @rpc(expected_exceptions=CALLER_ERRORS)
     def feed_items(self, commune_id, limit=20):
         """The commune's live website/social items as published: public data."""
         if not commune_id or not isinstance(commune_id, str):

@@ -1891,6 +1891,75 @@ SCHEMAS.update(SYNC_SCHEMAS)
 PATHS.update(SYNC_PATHS)
 
 
+# --- the commune's home dashboard (services/gateway/home.py) -------------------------------------
+
+def _panel(description, properties):
+    """A panel of the dashboard: ``available`` false (and nothing else) when its service did not answer in time."""
+    return {"type": "object", "required": ["available"], "description": description,
+            "properties": {"available": {"type": "boolean", "description": "False when the panel's service did not "
+                                         "answer within the panel's deadline; the other fields are then absent."},
+                           **properties}}
+
+
+HOME_SLOT = {
+    "type": "object",
+    "properties": {"programme_id": {"type": "string"}, "name": {"type": "string"},
+                   "priority": {"type": "string", "enum": ["normal", "high"]}, "starts_at": TIME, "ends_at": TIME,
+                   "starts": {"type": "string", "description": "Vietnam time, HH:MM."},
+                   "ends": {"type": "string", "description": "Vietnam time, HH:MM."},
+                   "device_count": {"type": "integer"}},
+}
+HOME_SCHEMAS = {
+    "HomeDashboard": {
+        "type": "object",
+        "required": ["commune_id", "date", "generated_at", "plans", "devices", "programmes", "alarms", "sync",
+                     "publications", "activity"],
+        "properties": {
+            "commune_id": {"type": "string"},
+            "date": {**DATE, "description": "Today in Vietnam."},
+            "generated_at": TIME,
+            "plans": _panel("The commune's plans with their progress (tasks service).",
+                            {"items": {"type": "array", "items": {"type": "object"}}}),
+            "devices": _panel("Devices online per village (telemetry).", {
+                "online": {"type": "integer"}, "total": {"type": "integer"},
+                "villages": {"type": "array", "items": {"type": "object", "properties": {
+                    "village": STRING_OR_NULL, "name": STRING_OR_NULL, "online": {"type": "integer"},
+                    "total": {"type": "integer"}, "offline": {"type": "integer"}}}}}),
+            "programmes": _panel("What plays today per zone (broadcast calendar); zone_id null: devices of no zone.", {
+                "zones": {"type": "array", "items": {"type": "object", "properties": {
+                    "zone_id": STRING_OR_NULL, "name": STRING_OR_NULL,
+                    "slots": {"type": "array", "items": HOME_SLOT}}}}}),
+            "alarms": _panel("Active alarms (telemetry): counts by severity and the most recent.", {
+                "total": {"type": "integer"},
+                "by_severity": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "recent": {"type": "array", "items": {"type": "object"}}}),
+            "sync": _panel("The link with the province (sync service).", {
+                "link": _ref("SyncLink"), "backlog_up": {"type": "integer"}, "backlog_down": {"type": "integer"},
+                "lag_seconds": {"type": "integer"}, "paused": {"type": "array", "items": {"type": "string"}}}),
+            "publications": _panel("The latest publications (content service).", {
+                "items": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "title": {"type": "string"}, "kind": CONTENT_KIND,
+                    "section_id": {"type": "string"}, "section_name": {"type": "string"},
+                    "channels": {"type": "array", "items": CHANNEL}, "published_at": TIME,
+                    "first_published_at": TIME_OR_NULL}}}}),
+            "activity": _panel("Recent activity (the gateway's own feed).",
+                               {"items": {"type": "array", "items": {"type": "object"}}}),
+        },
+    },
+}
+HOME_PATHS = {
+    "/api/home": {"get": _op(
+        "The commune's home dashboard: plan progress, devices online by village, today's programmes, open "
+        "alarms, the sync state, the latest publications and recent activity. The services are asked at once "
+        "with a short deadline each; a panel whose service did not answer is {\"available\": false} and the "
+        "rest is still 200.",
+        {"200": _json(_ref("HomeDashboard"), "The dashboard."), **AUTH_ERRORS,
+         "404": _error("No such commune (district administrators).")}, ["home"],
+        parameters=[COMMUNE_QUERY])},
+}
+SCHEMAS.update(HOME_SCHEMAS)
+PATHS.update(HOME_PATHS)
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -1910,7 +1979,7 @@ DOCUMENT = {
     "servers": [{"url": "/"}],
     "security": [{"session": []}, {"bearer": []}, {"apiKey": []}],
     "tags": [{"name": name} for name in ("meta", "auth", "tenancy", "tasks", "reports", "activity", "content",
-                                         "devices", "alarms", "broadcasting", "training", "sync")],
+                                         "devices", "alarms", "broadcasting", "training", "sync", "home")],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

@@ -270,8 +270,9 @@ def flow(page, base, account, installer, shots):
     page.screenshot(path=shots / "device-en.png", full_page=True)
     page.click("a[lang=vi]")
     page.set_viewport_size(PHONE)
-    for name, path in (("devices-phone-vi", "/devices"), ("device-phone-vi", f"/devices/{DEVICE}"),
-                       ("alarms-phone-vi", "/alarms?status=all"), ("provisioning-phone-vi", "/devices/provisioning")):
+    for name, path in (("home-phone-vi", "/"), ("devices-phone-vi", "/devices"),
+                       ("device-phone-vi", f"/devices/{DEVICE}"), ("alarms-phone-vi", "/alarms?status=all"),
+                       ("provisioning-phone-vi", "/devices/provisioning")):
         page.goto(f"{base}{path}")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path} is {width} px wide on a phone"
