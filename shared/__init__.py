@@ -16,6 +16,7 @@
 - ``faults``: named fault points for crash tests.
 - ``grpc_edge``, ``grpc_health_probe``: what every gRPC edge process shares.
 - ``devicelink``: commands to devices (exchange, routing key, validated message) for any service.
+- ``broker_admin``: broker users confined by permissions (MQTT devices, integration plug-ins), via the management API.
 - ``commands``: the nameko dependency that sends those commands (one device, or many of a commune at once).
 - ``timers``: configurable nameko timers and the lease that makes one replica act per pass.
 - ``testing``: pytest fixtures (real store, broker vhosts, processes, the whole stack).

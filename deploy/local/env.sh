@@ -30,5 +30,6 @@ PROCESSES=(
   "sync-hub|9|.venv/bin/python -m services.sync.hub --config deploy/config/sync-hub.yaml"
   "sync|10|.venv/bin/nameko run --config deploy/config/sync.yaml services.sync.service"
   "sync-agent|8|.venv/bin/python -m services.sync.agent --config deploy/config/sync-agent.yaml"
+  "integration|11|.venv/bin/nameko run --config deploy/config/integration.yaml services.integration.service"
   "gateway|1|.venv/bin/nameko run --config deploy/config/gateway.yaml services.gateway.service"
 )

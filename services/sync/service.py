@@ -17,7 +17,7 @@ from nameko.dependency_providers import Config
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from services.sync import delivery
 from services.sync.records import DOWN_STREAMS, UP_STREAMS
@@ -41,6 +41,13 @@ DELIVERIES = Counter("tinxa_sync_deliveries_total",
                      "Down records handed to the services, by stream and outcome "
                      "(delivered; given_up: refused as bad input; held: the service did not answer)",
                      ["stream", "outcome"])
+# what status shows, for Prometheus: set by status and by the report_streams timer (every replica
+# reports the same store, so alerts take the max); direction is "up" or "down"
+BACKLOG = Gauge("tinxa_sync_backlog", "Records not through yet, by direction and stream (up: not acknowledged "
+                "by the hub; down: not handed to their service)", ["direction", "stream"])
+LAG = Gauge("tinxa_sync_lag_seconds", "Age of the oldest record not through yet (by its recorded_at; 0 when "
+            "none), by direction and stream", ["direction", "stream"])
+PAUSED = Gauge("tinxa_sync_stream_paused", "1 while an operator has paused the stream", ["direction", "stream"])
 
 
 class AgentStore(DependencyProvider):
@@ -102,11 +109,16 @@ def _up_handler(stream, source, name):
 def up_entry(stream, produced, acknowledged, oldest_unacknowledged, paused, now):
     """An up stream as ``status`` shows it; ``oldest_unacknowledged`` is the
     first record the hub has not applied (None when it has them all)."""
-    lag = 0.0
-    if oldest_unacknowledged is not None and oldest_unacknowledged.get("recorded_at"):
-        lag = max(0.0, round((now - parse_iso(oldest_unacknowledged["recorded_at"])).total_seconds(), 3))
     return {"stream": stream, "produced": produced, "acknowledged": acknowledged,
-            "backlog": max(0, produced - acknowledged), "lag_seconds": lag, "paused": paused}
+            "backlog": max(0, produced - acknowledged), "lag_seconds": age_of(oldest_unacknowledged, now),
+            "paused": paused}
+
+
+def age_of(record, now):
+    """Seconds since ``record`` was recorded; 0 for none."""
+    if record is None or not record.get("recorded_at"):
+        return 0.0
+    return max(0.0, round((now - parse_iso(record["recorded_at"])).total_seconds(), 3))
 
 
 def down_entry(stream, received, delivered, paused):
@@ -254,14 +266,40 @@ class SyncService:
         state = self.store.stream_states()[stream]
         return self._up_entry(stream, state, utcnow()) if stream in UP_STREAMS else self._down_entry(stream, state)
 
+    def _streams(self, now):
+        states = self.store.stream_states()
+        return ([self._up_entry(stream, states[stream], now) for stream in UP_STREAMS],
+                [self._down_entry(stream, states[stream]) for stream in DOWN_STREAMS])
+
+    def _export(self, up, down, now):
+        """The stream gauges from status's entries; a down stream's lag is
+        the age of its oldest record not handed over."""
+        for entry in up:
+            labels = ("up", entry["stream"])
+            BACKLOG.labels(*labels).set(entry["backlog"])
+            LAG.labels(*labels).set(entry["lag_seconds"])
+            PAUSED.labels(*labels).set(1 if entry["paused"] else 0)
+        for entry in down:
+            labels = ("down", entry["stream"])
+            oldest = self.store.inbox_after(entry["stream"], entry["delivered"], 1) if entry["backlog"] else []
+            BACKLOG.labels(*labels).set(entry["backlog"])
+            LAG.labels(*labels).set(age_of(oldest[0] if oldest else None, now))
+            PAUSED.labels(*labels).set(1 if entry["paused"] else 0)
+
+    @configured_timer("STREAM_METRICS_SECONDS", 15.0, eager=True)
+    def report_streams(self):
+        """The stream gauges (backlog, lag, paused) between status calls,
+        for Prometheus; on every replica (reads only)."""
+        now = utcnow()
+        self._export(*self._streams(now), now)
+
     @rpc(expected_exceptions=CALLER_ERRORS)
     def status(self, commune_id=None):
         self._authorise(READ_ROLES, commune_id)
-        states = self.store.stream_states()
         now = utcnow()
-        return {"commune_id": self.commune, "link": self.store.link(),
-                "up": [self._up_entry(stream, states[stream], now) for stream in UP_STREAMS],
-                "down": [self._down_entry(stream, states[stream]) for stream in DOWN_STREAMS]}
+        up, down = self._streams(now)
+        self._export(up, down, now)
+        return {"commune_id": self.commune, "link": self.store.link(), "up": up, "down": down}
 
     def _set_paused(self, stream, commune_id, flag):
         self._authorise(OPERATE_ROLES, commune_id)

@@ -18,6 +18,8 @@ from shared.timeutil import iso
 
 ONLINE = "online"
 OFFLINE = "offline"
+# never heard from (``domain.presence_of``)
+UNKNOWN = "unknown"
 
 # the offline alarm of an offline period: waiting for its threshold, raised,
 # or not wanted (the device is online, or the rule is off)
@@ -105,3 +107,18 @@ def came_online(state, now):
     offline_since = state.get("presence_since") if state.get("presence") == OFFLINE else None
     return Transition(state["commune_id"], state["device_id"], True, since, change, opens=since,
                       offline_since=offline_since)
+
+
+def census(registered, heard):
+    """Devices per commune by presence, as the ``tinxa_devices`` gauge shows
+    them: ``registered`` maps a commune to its number of devices, ``heard``
+    maps (commune, presence) to its devices online or offline; the rest of a
+    commune's devices were never heard from (``unknown``). Every state of
+    every commune with devices is there, zeros included."""
+    counts = {}
+    for commune_id, total in registered.items():
+        online, offline = heard.get((commune_id, ONLINE), 0), heard.get((commune_id, OFFLINE), 0)
+        counts[(commune_id, ONLINE)] = online
+        counts[(commune_id, OFFLINE)] = offline
+        counts[(commune_id, UNKNOWN)] = max(0, total - online - offline)
+    return counts

@@ -7,6 +7,7 @@ select on strings (``presence``, ``status``, ``rollup``…), never on booleans,
 ``$ne`` is never used, array fields (bucket ``samples``) are not indexed, and
 changes that race with another writer are compare-and-set on the values read.
 """
+import collections
 from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
@@ -68,6 +69,10 @@ class DeviceRepository(Repository):
     def communes(self):
         return sorted(c for c in self._collection.distinct("commune_id") if c)
 
+    def count_by_commune(self):
+        """How many devices each commune has registered (the presence gauge)."""
+        return dict(collections.Counter(d.get("commune_id") for d in self._collection.find({}, {"commune_id": 1})))
+
     def apply(self, device, change):
         doc = self._update_with_events({"_id": device["_id"], **change.expect}, {"$set": change.set}, change.events)
         if doc is None:
@@ -115,6 +120,11 @@ class DeviceStateRepository(Repository):
 
     def offline_alarm_pending(self):
         return [self.public(s) for s in self._collection.find({"offline_alarm": "pending"}, HIDDEN)]
+
+    def presence_counts(self):
+        """Devices online and offline, by (commune, presence) (the presence gauge)."""
+        return dict(collections.Counter((s.get("commune_id"), s["presence"]) for s in self._collection.find(
+            {"presence": {"$in": ["online", "offline"]}}, {"commune_id": 1, "presence": 1})))
 
     def changed_between(self, after, until):
         """States the edge changed in (after, until], oldest change first."""

@@ -14,9 +14,9 @@ from datetime import date, timedelta
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+from prometheus_client import Gauge
 
 from services.telemetry import alarms, device_import, domain, presence, rollup, uptime
-from services.telemetry.broker_users import BrokerUsers
 from services.telemetry.repository import (AlarmRepository, AlarmRuleRepository, BucketRepository,
                                            ConnectionRepository, CredentialRepository, DeviceRepository,
                                            DeviceStateRepository, HourlyRepository,
@@ -24,6 +24,7 @@ from services.telemetry.repository import (AlarmRepository, AlarmRuleRepository,
 from services.telemetry.schemas import (AlarmAction, AlarmFilter, Command, DeviceChanges, DeviceFilter, DeviceRef,
                                         ImportRequest, Period, RegisterDevice, Revoke, SetRule, TelemetryQuery,
                                         UpdateDevice, UptimeQuery)
+from shared.broker_admin import BrokerUsers
 from shared.commands import DeviceCommands
 from shared.context import READ_ROLES, CallerContext
 from shared.devicelink import make_command
@@ -42,10 +43,13 @@ DEFAULT_SPAN = timedelta(hours=24)
 MAX_UPTIME_SPAN = timedelta(days=400)
 ALARM_STATUSES = {"active": alarms.ACTIVE, "open": (alarms.OPEN,), "acknowledged": (alarms.ACKNOWLEDGED,),
                   "cleared": (alarms.CLEARED,), "all": None}
+# set by the replica doing the presence sweep (the others clear theirs); alerts take max by commune
+DEVICES = Gauge("tinxa_devices", "Registered devices by commune and presence (online, offline; unknown: never heard "
+                "from), as of the last presence sweep", ["commune_id", "state"])
 
 
 class BrokerAccounts(DependencyProvider):
-    """The broker users of MQTT devices (``broker_users.BrokerUsers``)."""
+    """The broker users of MQTT devices (``shared.broker_admin.BrokerUsers``)."""
 
     def setup(self):
         self.users = BrokerUsers.from_config(self.container.config)
@@ -315,6 +319,7 @@ class TelemetryService:
         """Presence from the edge's stamps, then alarms: offline ones whose
         threshold passed, and the rules on states changed since the last pass."""
         if not self._lease("presence-sweep", "PRESENCE_SWEEP_SECONDS", 2.0, 10.0):
+            DEVICES.clear()  # the replica holding the lease counts them
             return
         now = utcnow()
         changed = self.alarm_rules.by_commune()
@@ -325,6 +330,14 @@ class TelemetryService:
         self._sweep_presence(now)
         self._offline_alarms(now, settings)
         self._sample_alarms(now, settings)
+        self._count_devices()
+
+    def _count_devices(self):
+        """The ``tinxa_devices`` gauge: every commune's devices by presence."""
+        counts = presence.census(self.devices.count_by_commune(), self.states.presence_counts())
+        DEVICES.clear()  # communes and states no longer there go; nothing yields until all are set
+        for (commune_id, state), number in counts.items():
+            DEVICES.labels(commune_id, state).set(number)
 
     def _sweep_presence(self, now):
         for state in self.states.went_quiet(iso(now)):

@@ -12,6 +12,7 @@ from nameko.rpc import rpc
 from nameko.testing.services import entrypoint_hook, replace_dependencies
 from prometheus_client import REGISTRY
 
+from services.sync import service as sync_service
 from services.sync.records import DOWN_STREAMS, UP_KINDS, UP_STREAMS
 from services.sync.service import SyncService
 from services.sync.store import SyncStore
@@ -323,6 +324,44 @@ def test_status_shows_every_stream_and_the_link(make_container, store, mongo_dat
     status = call(container, "status", caller=VIEWER)
     assert status["link"]["state"] == "connected" and status["link"]["hub"] == "hub.ninhbinh.gov.vn:443"
     assert next(u for u in status["up"] if u["stream"] == "tasks")["lag_seconds"] == 0
+
+
+def gauge(name, direction, stream):
+    return REGISTRY.get_sample_value(name, {"direction": direction, "stream": stream})
+
+
+def test_the_stream_gauges_follow_status_and_the_timer(make_container, store, mongo_database):
+    for metric in (sync_service.BACKLOG, sync_service.LAG, sync_service.PAUSED):
+        metric.clear()  # what earlier tests' containers left
+    for n in range(3):
+        store.append("tasks", "tasks.task_status_changed", {"n": n}, event_id=f"g{n}")
+    store.set_acknowledged("tasks", 1)
+    an_hour_ago = iso(utcnow() - timedelta(hours=1))
+    mongo_database.outbox.update_one({"stream": "tasks", "seq": 2}, {"$set": {"recorded_at": an_hour_ago}})
+    store.store_inbox([{**down("courses", 1), "recorded_at": iso(utcnow() - timedelta(minutes=10))},
+                       down("courses", 2)])
+    store.set_paused("courses", True)
+    # no status call: the timer (eager, then every 0.1 s here) sets them
+    container = make_container(STREAM_METRICS_SECONDS=0.1)
+    wait_until(lambda: gauge("tinxa_sync_backlog", "down", "courses") == 2)
+    assert gauge("tinxa_sync_backlog", "up", "tasks") == 2
+    assert 3590 < gauge("tinxa_sync_lag_seconds", "up", "tasks") < 3700
+    assert 590 < gauge("tinxa_sync_lag_seconds", "down", "courses") < 700
+    assert gauge("tinxa_sync_stream_paused", "down", "courses") == 1
+    assert gauge("tinxa_sync_stream_paused", "up", "tasks") == 0
+    for stream in UP_STREAMS:
+        assert gauge("tinxa_sync_backlog", "up", stream) is not None
+    for stream in DOWN_STREAMS:
+        assert gauge("tinxa_sync_lag_seconds", "down", stream) is not None
+    assert (gauge("tinxa_sync_backlog", "up", "content"), gauge("tinxa_sync_lag_seconds", "up", "content")) == (0, 0)
+    container.stop()
+    # status sets them too: the hub applied everything, the courses went to training
+    store.set_acknowledged("tasks", 3)
+    store.set_delivered("courses", 2)
+    call(make_container(STREAM_METRICS_SECONDS=3600), "status", caller=VIEWER)
+    assert gauge("tinxa_sync_backlog", "up", "tasks") == 0 and gauge("tinxa_sync_lag_seconds", "up", "tasks") == 0
+    assert gauge("tinxa_sync_backlog", "down", "courses") == 0
+    assert gauge("tinxa_sync_lag_seconds", "down", "courses") == 0
 
 
 def test_pausing_an_up_stream_answers_its_entry(container, store):

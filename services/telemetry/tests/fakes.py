@@ -72,6 +72,12 @@ class FakeDevices(_Twin):
     def communes(self):
         return sorted({d["commune_id"] for d in self.docs.values()})
 
+    def count_by_commune(self):
+        counts = {}
+        for d in self.docs.values():
+            counts[d["commune_id"]] = counts.get(d["commune_id"], 0) + 1
+        return counts
+
     def apply(self, device, change):
         doc = self._apply(device["_id"], change)
         if doc is None:
@@ -102,6 +108,12 @@ class FakeStates(_Twin):
 
     def offline_alarm_pending(self):
         return self._select(lambda s: s.get("offline_alarm") == "pending")
+
+    def presence_counts(self):
+        counts = {}
+        for s in self._select(lambda s: s.get("presence") in ("online", "offline")):
+            counts[(s["commune_id"], s["presence"])] = counts.get((s["commune_id"], s["presence"]), 0) + 1
+        return counts
 
     def changed_between(self, after, until):
         return sorted(self._select(lambda s: after < s.get("changed_at", "") <= until), key=lambda s: s["changed_at"])

@@ -14,7 +14,7 @@ import uuid
 import pytest
 from kombu import Connection
 
-from services.telemetry.broker_users import BrokerError, BrokerUsers
+from shared.broker_admin import BrokerError, BrokerUsers
 from shared.testing import wait_until
 
 MQTT_PORT = os.environ.get("TINXA_MQTT_PORT", "1884")

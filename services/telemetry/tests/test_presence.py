@@ -64,3 +64,12 @@ def test_a_sample_without_a_volume_reports_none():
                  offline_after="2026-11-26T07:01:59.000Z")
     payload = presence.came_online(seen, NOW).change.events[0].payload
     assert payload["volume"] is None and payload["playing"] is False
+
+
+def test_the_census_counts_every_communes_devices_by_presence_the_unheard_as_unknown():
+    counts = presence.census({"xuan-hung": 5, "yen-thang": 2},
+                             {("xuan-hung", "online"): 3, ("xuan-hung", "offline"): 1, ("yen-thang", "offline"): 2,
+                              ("gone", "online"): 1})
+    assert counts == {("xuan-hung", "online"): 3, ("xuan-hung", "offline"): 1, ("xuan-hung", "unknown"): 1,
+                      ("yen-thang", "online"): 0, ("yen-thang", "offline"): 2, ("yen-thang", "unknown"): 0}
+    assert presence.census({}, {}) == {}

@@ -110,6 +110,19 @@ def test_the_sweep_finds_devices_by_their_presence_strings(make):
     assert states.get(C, "gone")["conditions"] == {}
 
 
+def test_devices_and_presences_are_counted_per_commune_for_the_presence_gauge(make):
+    devices, states = make(store.DeviceRepository), make(store.DeviceStateRepository)
+    assert devices.count_by_commune() == {} and states.presence_counts() == {}
+    for device_id, commune_id in (("loa-01", C), ("loa-02", C), ("loa-03", C), ("loa-01", "yen-thang")):
+        devices.add(device(device_id, commune_id=commune_id), [])
+    assert devices.count_by_commune() == {C: 3, "yen-thang": 1}
+    for doc in (state("loa-01", presence="online"), state("loa-02", presence="offline"),
+                state("loa-03", offline_after="2026-11-26T07:01:00.000Z"),  # heard from, not swept yet
+                {**state("loa-01", presence="offline"), "_id": "yen-thang/loa-01", "commune_id": "yen-thang"}):
+        make.seed(states, doc)
+    assert states.presence_counts() == {(C, "online"): 1, (C, "offline"): 1, ("yen-thang", "offline"): 1}
+
+
 def test_changed_states_are_read_in_order_of_change(make):
     states = make(store.DeviceStateRepository)
     for device_id, at in (("b", "2026-11-26T07:00:02.000Z"), ("a", "2026-11-26T07:00:01.000Z"),

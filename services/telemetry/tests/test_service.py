@@ -10,6 +10,7 @@ import pytest
 from amqp.exceptions import AccessRefused
 from kombu import Connection, Exchange, Queue
 from nameko.testing.services import entrypoint_hook, worker_factory
+from prometheus_client import REGISTRY
 
 from services.telemetry import credentials
 from services.telemetry import service as service_module
@@ -345,6 +346,31 @@ def test_only_the_replica_holding_the_lease_sweeps(service, repos):
     assert repos["states"].events == []
     service(replica="replica-b").sweep()
     assert status_events(repos) == [("loa-01", True)]
+
+
+def devices_gauge(commune_id=C):
+    return {state: REGISTRY.get_sample_value("tinxa_devices", {"commune_id": commune_id, "state": state})
+            for state in ("online", "offline", "unknown")}
+
+
+def test_the_sweep_sets_the_devices_gauge_by_commune_and_presence_on_the_lease_holder_only(service, repos):
+    for device_id in ("loa-01", "loa-02", "loa-03"):
+        register(service, device_id)
+    register(service, "loa-01", caller=who(OTHER))
+    now = utcnow()
+    seen(repos, "loa-01", now, now + timedelta(seconds=120))
+    seen(repos, "loa-02", now - timedelta(seconds=125), now - timedelta(seconds=5), presence="online",
+         presence_since=iso(now - timedelta(hours=1)))
+    service().sweep()
+    assert devices_gauge() == {"online": 1, "offline": 1, "unknown": 1}
+    assert devices_gauge(OTHER) == {"online": 0, "offline": 0, "unknown": 1}
+    seen(repos, "loa-02", now, now + timedelta(seconds=120))
+    service().sweep()
+    assert devices_gauge() == {"online": 2, "offline": 0, "unknown": 1}
+    # another replica holds the lease: this one's gauge goes, the holder's counts stand
+    repos["leases"].acquire("presence-sweep", "replica-b", now + timedelta(minutes=5), 60)
+    service(replica="replica-a").sweep()
+    assert devices_gauge() == {"online": None, "offline": None, "unknown": None}
 
 
 class Clock:

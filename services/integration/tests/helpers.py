@@ -1,0 +1,85 @@
+"""What the integration tests share: the broker's management API, a plug-in
+connecting with its own credentials, and commune ids of this test run only
+(broker users are the broker's, not a vhost's)."""
+import base64
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+from kombu import Connection
+
+from shared.bus import Publisher
+from shared.events import make_event
+
+RUN = uuid.uuid4().hex[:8]
+# ids with '-' (escaped in the permissions), and B starting with A's id: "xa-…-a" is a prefix of "xa-…-ab"
+A = f"xa-{RUN}-a"
+B = f"xa-{RUN}-ab"
+PASSWORD = "mật-khẩu-trình-cắm"
+
+
+def quoted(value):
+    return urllib.parse.quote(value, safe="")
+
+
+def api(path):
+    request = urllib.request.Request(f"http://127.0.0.1:15672/api{path}", headers={
+        "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
+def connect(vhost, user, password=PASSWORD):
+    connection = Connection(f"amqp://{quoted(user)}:{quoted(password)}@127.0.0.1:5672/{quoted(vhost)}",
+                            connect_timeout=5)
+    connection.connect()
+    return connection
+
+
+class PluginClient:
+    """A plug-in as its author writes it, on py-amqp's channel: its own queue
+    bound to ``tinxa.integration``, read with basic_get."""
+
+    def __init__(self, vhost, commune_id, name):
+        self.prefix = f"plugin.{commune_id}.{name}."
+        self.connection = connect(vhost, f"plugin.{commune_id}.{name}")
+        self.channel = self.connection.channel()
+
+    def subscribe(self, *keys, queue="events", **arguments):
+        name = self.prefix + queue
+        self.channel.queue_declare(name, durable=True, auto_delete=False, arguments=arguments or None)
+        for key in keys:
+            self.channel.queue_bind(name, "tinxa.integration", key)
+        return name
+
+    def take(self, queue="events"):
+        """The next message of the queue (acknowledged), or None."""
+        return self.channel.basic_get(self.prefix + queue, no_ack=True)
+
+    def close(self):
+        self.connection.release()
+
+
+def queue_depth(amqp_uri, name):
+    """Ready messages in ``name`` now (a passive declare: no statistics lag)."""
+    with Connection(amqp_uri) as connection:
+        _, count, _ = connection.channel().queue_declare(name, passive=True)
+        return count
+
+
+def publish_task_event(amqp_uri, commune_id, **context):
+    body = make_event("tasks", "task_status_changed", commune_id, task_id="t1", plan_id="p1", code="1.1",
+                      title="Tuyên truyền", old_status="open", new_status="done")
+    publisher = Publisher(amqp_uri)
+    try:
+        publisher.publish_event("tasks", "task_status_changed", body, context_data=context)
+    finally:
+        publisher.close()
+    return body
