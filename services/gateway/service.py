@@ -32,7 +32,7 @@ from shared.timeutil import iso, local_today, utcnow
 
 from services.gateway import auth, console, domain, feeds, files, forms, i18n, schemas
 from services.gateway.cookies import CookieJar
-from services.gateway import broadcasts, devices, sync_status, training
+from services.gateway import broadcasts, devices, home, sync_status, training
 from services.gateway.entrypoints import EXPECTED_EXCEPTIONS, api, form_refusal, page
 from services.gateway.errors import CsrfRejected, RateLimited
 from services.gateway.feeds import PublicSite
@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 EVENTS_DOCUMENT = asyncapi_document()
 
 TASKS_PAGE_SIZE = 50
-OVERVIEW_ACTIVITY = 10
 TASK_LIST_FILTERS = ("plan_id", "status", "part", "agency", "agency_id", "due", "q")
 CONTENT_PAGE_SIZE = 50
 CONTENT_LIST_FILTERS = ("kind", "section_id", "status", "channel", "q")
@@ -78,7 +77,7 @@ class Identity:
 
 
 class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes, training.TrainingRoutes,
-                     sync_status.SyncRoutes):
+                     sync_status.SyncRoutes, home.HomeRoutes):
     name = "gateway"
 
     caller = CallerContext()
@@ -210,6 +209,22 @@ class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes, training.
         commune = self.communes.get(caller.commune_for(commune_id))
         return {"id": commune["_id"], "name": commune.get("name") or commune["_id"],
                 "villages": [{"id": v["id"], "name": v["name"]} for v in commune.get("villages") or ()]}
+
+    @rpc(expected_exceptions=CALLER_ERRORS)
+    def commune_list(self):
+        """The communes the caller may see (a district caller: all), by name,
+        for district tools (``tinxa commune list``)."""
+        caller = self.caller.current().require(*domain.READ_ROLES)
+        communes = self.communes.list(None if caller.is_district else caller.commune_for())
+        return [domain.public_commune(c) for c in communes]
+
+    @rpc(expected_exceptions=CALLER_ERRORS)
+    def commune_users(self, commune_id=None):
+        """A commune's active accounts as clients see them (never a password
+        hash), for district tools (``tinxa user list``)."""
+        caller = self.caller.current().require(*domain.ADMIN_ROLES)
+        commune = self.communes.get(caller.commune_for(commune_id))
+        return [domain.public_user(user) for user in self.users.of_commune(commune["_id"])]
 
     # --- activity feed, from other services' events --------------------------
 
@@ -767,22 +782,6 @@ class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes, training.
             return response
         self.cookies.set_flash(response, "ok", success(result))
         return response
-
-    @page("GET", "/")
-    def overview(self, request):
-        identity, commune = self._page_context(request)
-        if commune is None:
-            communes = self.communes.list()
-            return self._render(request, identity, "choose_commune.html", "overview", communes=communes)
-        lang = console.request_language(request, identity.user)
-        activity = [
-            {"when": entry["occurred_at"], "text": domain.describe_activity(entry, lang),
-             "href": domain.activity_link(entry)}
-            for entry in self.activity.recent(commune["_id"], OVERVIEW_ACTIVITY)
-        ]
-        return self._render(request, identity, "overview.html", "overview", commune,
-                            plans=self.tasks.list_plans(commune["_id"]), activity=activity,
-                            can_import=identity.caller.has_any(*domain.PLAN_IMPORT_ROLES))
 
     @page("GET", "/plans/<plan_id>")
     def plan_page(self, request, plan_id):
