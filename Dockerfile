@@ -39,5 +39,5 @@ WORKDIR /app
 USER 10001:10001
 # gateway HTTP, DeviceLink gRPC, ProvinceSync gRPC, metrics of gateway/tasks/telemetry/telemetry-edge/content/
 # broadcast/training/sync-agent/sync-hub/sync.
-EXPOSE 8000 50051 50061 9101 9102 9103 9104 9105 9106 9107 9108 9109 9110
+EXPOSE 8000 50051 50061 9101 9102 9103 9104 9105 9106 9107 9108 9109 9110 9111
 # No CMD of our own: docker-compose.yml and k8s/ name the process to run.

@@ -3,7 +3,7 @@ PYTHON ?= .venv/bin/python
 PY := $(PYTHON)
 PROTOS := $(shell find proto -name '*.proto' 2>/dev/null)
 
-.PHONY: up down test proto bench logs status sim
+.PHONY: up down test proto bench logs status sim new-service
 
 up:            ## install what is missing, start everything, seed Xuân Hưng, print the console URL
 	bash deploy/local/up.sh
@@ -15,7 +15,7 @@ down:          ## stop what `make up` started (data stays in ./data)
 	bash deploy/local/down.sh
 
 test:          ## the whole test pyramid on the real broker, store, gRPC and Chromium
-	TINXA_TEST_PACKAGES="chromium docker-compose libreoffice-writer-nogui poppler-utils fonts-liberation2 mosquitto-clients" bash deploy/local/setup.sh
+	TINXA_TEST_PACKAGES="chromium docker-compose libreoffice-writer-nogui poppler-utils fonts-liberation2 mosquitto-clients prometheus" bash deploy/local/setup.sh
 	$(PY) -m pytest
 
 proto:         ## generate Python stubs from proto/ into gen/ (a package-mirroring tree)
@@ -32,3 +32,7 @@ status:        ## which local processes are running
 
 logs:          ## follow the local processes' logs
 	tail -F data/log/*.log
+
+new-service:   ## a new nameko service from services/_template, wired into compose, k8s, Prometheus and `make up` (NAME=alerts)
+	@test -n "$(NAME)" || { echo "usage: make new-service NAME=<name>  (lowercase letters, digits, single underscores)" >&2; exit 2; }
+	$(PY) deploy/new_service.py "$(NAME)"

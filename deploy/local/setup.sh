@@ -21,7 +21,18 @@ apt_install() {
 
 # espeak-ng and ffmpeg: the content service's text-to-speech and audio encoding;
 # fonts-dejavu-core: the training service's PDF certificates (Vietnamese glyphs)
+fresh_prometheus=""; dpkg -s prometheus >/dev/null 2>&1 || fresh_prometheus=1
 apt_install rabbitmq-server python3-venv espeak-ng ffmpeg fonts-dejavu-core ${TINXA_TEST_PACKAGES:-}
+# `prometheus` (make test) is there for promtool only, but its postinst starts a Prometheus
+# server on :9090 (and the recommended node exporter on :9100) wherever no policy-rc.d forbids
+# it: a stray daemon holding compose's Prometheus port. On the run that installs it, stop and
+# disable the package's own services (by their units/init scripts, nothing else).
+if [ -n "$fresh_prometheus" ] && dpkg -s prometheus >/dev/null 2>&1; then
+  for unit in prometheus prometheus-node-exporter; do
+    if [ -d /run/systemd/system ]; then $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    else $SUDO service "$unit" stop >/dev/null 2>&1 || true; fi
+  done
+fi
 
 # Python: one virtualenv with the pinned requirements and the project itself.
 if [ ! -x .venv/bin/python ]; then

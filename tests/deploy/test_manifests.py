@@ -20,7 +20,9 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 GRAFANA_DATASOURCES = ROOT / "deploy" / "compose" / "grafana" / "provisioning" / "datasources"
 K8S = ROOT / "k8s"
-KUSTOMIZATIONS = ["base", "overlays/dev", "overlays/district"]
+KUSTOMIZATIONS = ["base", "overlays/dev", "overlays/district", "overlays/province"]
+# Overlays whose broker and database are clustered (k8s/components/clustered).
+CLUSTERED = ["overlays/district", "overlays/province"]
 
 # The oldest Kubernetes a district cluster is expected to run.
 K8S_VERSION = "1.31"
@@ -30,9 +32,10 @@ APP_IMAGE = "tinxa"
 # Compose services that are not TinXã processes.
 INFRA = {"rabbitmq", "mongo", "prometheus", "grafana"}
 # The processes that must exist in both compose and k8s (later services add themselves).
-PROCESSES = {"gateway", "tasks", "content", "telemetry", "telemetry-edge", "broadcast", "training", "sync", "sync-agent", "sync-hub"}
+PROCESSES = {"gateway", "tasks", "content", "telemetry", "telemetry-edge", "broadcast", "training", "sync", "sync-agent", "sync-hub", "integration"}
 # Secrets the base references and an overlay (or the operator) must provide.
-PROVIDED_SECRETS = {"tinxa-gateway", "tinxa-training", "tinxa-sync", "tinxa-rabbitmq"}
+PROVIDED_SECRETS = {"tinxa-gateway", "tinxa-training", "tinxa-sync", "tinxa-rabbitmq",
+                    "tinxa-rabbitmq-erlang-cookie", "tinxa-mongo"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 CLUSTER_SCOPED_KINDS = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",
                         "StorageClass", "CustomResourceDefinition", "PriorityClass"}
@@ -46,7 +49,14 @@ def compose():
 
 
 def app_services():
-    return {name: svc for name, svc in compose()["services"].items() if name not in INFRA}
+    """The TinXã processes compose always runs (not infrastructure, not optional profiles)."""
+    return {name: svc for name, svc in compose()["services"].items()
+            if name not in INFRA and not svc.get("profiles")}
+
+
+def profile_services(profile):
+    return {name: svc for name, svc in compose()["services"].items()
+            if profile in (svc.get("profiles") or [])}
 
 
 def environment(service):
@@ -257,11 +267,13 @@ def test_dockerignore_keeps_local_state_out():
 
 # ---------------------------------------------------------------------------- compose
 
-def test_compose_file_renders():
+@pytest.mark.parametrize("profiles", [[], ["simulator"]], ids=["default", "simulator"])
+def test_compose_file_renders(profiles):
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.skip("docker-compose is not installed (Debian package docker-compose)")
-    result = subprocess.run([binary, "-f", str(COMPOSE_FILE), "config", "-q"], cwd=ROOT,
+    options = [option for profile in profiles for option in ("--profile", profile)]
+    result = subprocess.run([binary, "-f", str(COMPOSE_FILE), *options, "config", "-q"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
 
@@ -523,3 +535,284 @@ def test_rendered_processes_match_compose():
         else:
             for probe in ("readinessProbe", "livenessProbe"):
                 assert container[probe].get("httpGet", {}).get("path") == "/healthz", (name, probe)
+
+
+# ---------------------------------------------------------------------------- compose: simulator
+
+def test_compose_simulator_profile_provisions_then_runs():
+    services = profile_services("simulator")
+    assert {"simulator", "simulator-provision"} <= set(services)
+    for name, service in services.items():
+        assert service["profiles"] == ["simulator"], name
+        assert service.get("image") == f"{APP_IMAGE}:latest", name
+        assert str(service.get("user", "")).split(":")[0] == str(APP_UID), name
+        assert service.get("read_only") is True, name
+        assert "ALL" in service.get("cap_drop", []), name
+        assert (service.get("healthcheck") or {}).get("test"), name
+        assert "AMQP_URI" in environment(service), name
+    provision = " ".join(services["simulator-provision"]["command"])
+    assert "deploy/local/seed.py" in provision  # the registry and its codes, over RPC
+    assert "services.telemetry.simulator provision" in provision
+    assert "--target telemetry-edge:50051" in provision
+    run = services["simulator"]["command"]
+    assert run[:4] == ["python", "-m", "services.telemetry.simulator", "run"]
+    assert run[run.index("--target") + 1] == "telemetry-edge:50051"
+    depends = services["simulator"]["depends_on"]
+    assert depends["simulator-provision"]["condition"] == "service_completed_successfully"
+    # the credentials the provision step writes are what the simulator reads
+    assert ("/tmp/sim/credentials.json" in provision
+            and run[run.index("--credentials") + 1] == "/tmp/sim/credentials.json")
+    shared = {tuple(v.split(":")[:2]) for v in services["simulator"]["volumes"]}
+    assert shared == {tuple(v.split(":")[:2]) for v in services["simulator-provision"]["volumes"]}
+    assert not set(services) & set(app_services()), "profile services are not always-on processes"
+
+
+def test_rabbitmq_prometheus_plugin_is_enabled_and_scraped():
+    for path in (ROOT / "deploy" / "compose" / "rabbitmq" / "enabled_plugins",
+                 K8S / "base" / "infra" / "rabbitmq" / "enabled_plugins"):
+        assert "rabbitmq_prometheus" in path.read_text(), path
+    assert prometheus_targets().get("rabbitmq:15692") == "rabbitmq"
+
+
+# ---------------------------------------------------------------------------- k8s: network policies
+
+def selector_matches(selector, labels):
+    """A LabelSelector (matchLabels and matchExpressions) against a pod's labels; {} matches all."""
+    if selector is None:
+        return False
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def network_policies(docs):
+    return [d for d in docs if d["kind"] == "NetworkPolicy"]
+
+
+def pod_workloads(docs):
+    return [d for d in docs if d["kind"] in {"Deployment", "StatefulSet", "Job"}]
+
+
+def named_ports(workload):
+    ports = {}
+    for container in pod_spec(workload)["containers"]:
+        for port in container.get("ports", []):
+            ports[port.get("name")] = port["containerPort"]
+    return ports
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_rendered_namespace_denies_ingress_by_default(kustomization):
+    deny = [p for p in network_policies(render(kustomization))
+            if p["spec"]["podSelector"] == {} and "Ingress" in p["spec"].get("policyTypes", [])
+            and not p["spec"].get("ingress")]
+    assert deny, f"{kustomization} has no default-deny ingress NetworkPolicy"
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_rendered_pods_have_an_allowing_policy(kustomization):
+    """Under default deny, every Deployment and StatefulSet pod is opened by some policy."""
+    docs = render(kustomization)
+    allowing = [p for p in network_policies(docs) if p["spec"].get("ingress")]
+    for workload in (d for d in docs if d["kind"] in {"Deployment", "StatefulSet"}):
+        labels = pod_labels(workload)
+        assert any(selector_matches(p["spec"]["podSelector"], labels) for p in allowing), (
+            f"{kustomization}: no NetworkPolicy allows ingress to {kn(workload)}")
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_rendered_policies_open_to_everyone_only_the_public_ports(kustomization):
+    """Only the gateway's HTTP, DeviceLink, MQTT (and the province's hub) accept any source."""
+    docs = render(kustomization)
+    public = {("gateway", 8000), ("telemetry-edge", 50051), ("rabbitmq", 1883)}
+    if kustomization == "overlays/province":
+        public.add(("sync-hub", 50061))
+    public = {(name, port) for name, port in public
+              if any(w["metadata"]["name"] == name for w in pod_workloads(docs))}
+    opened = set()
+    for policy in network_policies(docs):
+        for rule in policy["spec"].get("ingress") or []:
+            if rule.get("from"):
+                continue
+            assert rule.get("ports"), f"{kn(policy)} opens every port to everyone"
+            for workload in pod_workloads(docs):
+                if selector_matches(policy["spec"]["podSelector"], pod_labels(workload)):
+                    ports = named_ports(workload)
+                    for port in rule["ports"]:
+                        number = ports.get(port["port"], port["port"])
+                        opened.add((workload["metadata"]["name"], number))
+    assert opened == public, kustomization
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_rendered_database_and_broker_are_reached_by_tinxa_pods_only(kustomization):
+    docs = render(kustomization)
+    workloads = {w["metadata"]["name"]: w for w in pod_workloads(docs)}
+    if "mongo" not in workloads:
+        pytest.skip("no database in this kustomization")
+    apps = [w for name, w in workloads.items() if name in PROCESSES]
+    broker_labels = pod_labels(workloads["rabbitmq"])
+    mongo_rules = [rule for p in network_policies(docs)
+                   if selector_matches(p["spec"]["podSelector"], pod_labels(workloads["mongo"]))
+                   for rule in p["spec"].get("ingress") or []
+                   if any(port["port"] in (27017, "mongo") for port in rule.get("ports", []))]
+    assert mongo_rules
+    for rule in mongo_rules:
+        assert rule.get("from"), "MongoDB is open to everyone"
+        for peer in rule["from"]:
+            assert set(peer) == {"podSelector"}, "MongoDB is open beyond the namespace's pods"
+            assert peer["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/part-of") == "tinxa"
+            assert not selector_matches(peer["podSelector"], broker_labels), "the broker may reach MongoDB"
+        assert [p["port"] for p in rule["ports"]] == [27017]
+    for app in apps:
+        assert any(selector_matches(peer["podSelector"], pod_labels(app))
+                   for rule in mongo_rules for peer in rule["from"]), f"{kn(app)} cannot reach MongoDB"
+    amqp_rules = [rule for p in network_policies(docs)
+                  if selector_matches(p["spec"]["podSelector"], broker_labels)
+                  for rule in p["spec"].get("ingress") or []
+                  if any(port["port"] in (5672, "amqp") for port in rule.get("ports", []))]
+    assert amqp_rules and all(rule.get("from") for rule in amqp_rules), "AMQP is open to everyone"
+    for rule in amqp_rules:
+        for peer in rule["from"]:
+            assert set(peer) == {"podSelector"}, "AMQP is open beyond the namespace's pods"
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_rendered_metrics_are_open_to_the_monitoring_namespace(kustomization):
+    docs = render(kustomization)
+    rules = [rule for p in network_policies(docs) for rule in p["spec"].get("ingress") or []
+             if any(port["port"] == "metrics" for port in rule.get("ports", []))]
+    assert rules
+    for rule in rules:
+        for peer in rule["from"]:
+            assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+    for workload in (d for d in docs if d["kind"] in {"Deployment", "StatefulSet"}):
+        if "metrics" in named_ports(workload) or "prometheus" in named_ports(workload):
+            assert any(selector_matches(p["spec"]["podSelector"], pod_labels(workload))
+                       and any(port["port"] in ("metrics", "prometheus") for rule in p["spec"].get("ingress") or []
+                               for port in rule.get("ports", []))
+                       for p in network_policies(docs)), f"Prometheus cannot scrape {kn(workload)}"
+
+
+# ---------------------------------------------------------------------------- k8s: clustering
+
+def find(docs, kind, name):
+    """The object named ``name`` (a generated ConfigMap's name has a hash suffix)."""
+    matches = [d for d in docs if d["kind"] == kind and (
+        d["metadata"]["name"] == name
+        or re.fullmatch(re.escape(name) + r"-[a-z0-9]{10}", d["metadata"]["name"]))]
+    assert matches, f"no {kind}/{name}"
+    return matches[0]
+
+
+@pytest.mark.parametrize("kustomization", CLUSTERED)
+def test_rendered_broker_and_database_have_three_members(kustomization):
+    docs = render(kustomization)
+    for name in ("rabbitmq", "mongo"):
+        statefulset = find(docs, "StatefulSet", name)
+        assert statefulset["spec"]["replicas"] == 3, kn(statefulset)
+        budget = next(b for b in docs if b["kind"] == "PodDisruptionBudget"
+                      and selects(b["spec"]["selector"]["matchLabels"], pod_labels(statefulset)))
+        assert budget["spec"].get("maxUnavailable") == 1, "a budget that keeps the majority"
+
+
+@pytest.mark.parametrize("kustomization", CLUSTERED)
+def test_rendered_rabbitmq_forms_a_cluster_through_the_kubernetes_api(kustomization):
+    docs = render(kustomization)
+    statefulset = find(docs, "StatefulSet", "rabbitmq")
+    spec = pod_spec(statefulset)
+    account = spec.get("serviceAccountName")
+    assert account and spec.get("automountServiceAccountToken") is True
+    find(docs, "ServiceAccount", account)
+    bindings = [b for b in docs if b["kind"] == "RoleBinding"
+                and any(s["kind"] == "ServiceAccount" and s["name"] == account for s in b["subjects"])]
+    assert bindings
+    role = find(docs, "Role", bindings[0]["roleRef"]["name"])
+    assert any("endpoints" in rule["resources"] and "get" in rule["verbs"] for rule in role["rules"])
+    config = find(docs, "ConfigMap", "rabbitmq-cluster-config")["data"]["cluster.conf"]
+    assert re.search(r"^cluster_formation\.peer_discovery_backend\s*=\s*(k8s|rabbit_peer_discovery_k8s)\s*$",
+                     config, re.M)
+    service = re.search(r"^cluster_formation\.k8s\.service_name\s*=\s*(\S+)", config, re.M).group(1)
+    assert service == statefulset["spec"]["serviceName"]
+    plugins = find(docs, "ConfigMap", "rabbitmq-config")["data"]["enabled_plugins"]
+    assert "rabbitmq_peer_discovery_k8s" in plugins
+    secrets = [v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v]
+    assert "tinxa-rabbitmq-erlang-cookie" in secrets
+    env = {var["name"]: var.get("value") for var in spec["containers"][0].get("env", [])}
+    assert env.get("RABBITMQ_USE_LONGNAME") == "true"
+    assert env["RABBITMQ_NODENAME"].endswith(f".{service}.$(MY_POD_NAMESPACE).svc.cluster.local")
+
+
+@pytest.mark.parametrize("kustomization", CLUSTERED)
+def test_rendered_rabbitmq_definitions_make_queues_quorum(kustomization):
+    import json
+    docs = render(kustomization)
+    data = find(docs, "ConfigMap", "rabbitmq-cluster-config")["data"]
+    definitions = json.loads(data["definitions.json"])
+    vhosts = {v["name"]: v for v in definitions["vhosts"]}
+    assert vhosts["/"]["default_queue_type"] == "quorum"
+    assert any(p["vhost"] == "/" and "delivery-limit" in p["definition"] for p in definitions["policies"])
+    path = re.search(r"^(?:load_definitions|definitions\.local\.path)\s*=\s*(\S+)", data["cluster.conf"], re.M)
+    assert path, "the definitions are not loaded at boot"
+    container = pod_spec(find(docs, "StatefulSet", "rabbitmq"))["containers"][0]
+    assert any(m["mountPath"] == path.group(1) for m in container["volumeMounts"])
+
+
+@pytest.mark.parametrize("kustomization", CLUSTERED)
+def test_rendered_mongo_is_an_authenticated_replica_set_initiated_once(kustomization):
+    docs = render(kustomization)
+    container = pod_spec(find(docs, "StatefulSet", "mongo"))["containers"][0]
+    args = container["args"]
+    assert args[args.index("--replSet") + 1] == "rs0"
+    assert "--keyFile" in args
+    members = [f"mongo-{n}.mongo:27017" for n in range(3)]
+    job = find(docs, "Job", "mongo-init")
+    script = " ".join(pod_spec(job)["containers"][0]["command"])
+    assert "rs.initiate" in script and all(member in script for member in members)
+    uris = [find(docs, "ConfigMap", "tinxa-config")["data"]["MONGO_URI"]]
+    for name, deployment in app_deployments(docs).items():
+        env = {var["name"]: var.get("value") for var in pod_spec(deployment)["containers"][0].get("env", [])}
+        assert "MONGO_URI" in env, f"{name} takes MONGO_URI without credentials from the ConfigMap"
+        uris.append(env["MONGO_URI"])
+    for uri in uris:
+        assert "replicaSet=rs0" in uri and all(member in uri for member in members), uri
+
+
+# ---------------------------------------------------------------------------- k8s: scale
+
+def autoscaler(docs, name):
+    return next((d for d in docs if d["kind"] == "HorizontalPodAutoscaler"
+                 and d["spec"]["scaleTargetRef"]["name"] == name), None)
+
+
+@pytest.mark.parametrize("name", ["gateway", "telemetry-edge"])
+def test_province_runs_more_replicas_than_a_district(name):
+    district, province = autoscaler(render("overlays/district"), name), autoscaler(render("overlays/province"), name)
+    assert province["spec"]["minReplicas"] > district["spec"]["minReplicas"]
+    assert province["spec"]["maxReplicas"] > district["spec"]["maxReplicas"]
+
+
+def test_province_scales_its_hub():
+    docs = render("overlays/province")
+    hub = autoscaler(docs, "sync-hub")
+    assert hub and hub["spec"]["minReplicas"] >= 2
+    assert "replicas" not in find(docs, "Deployment", "sync-hub")["spec"], "the HPA owns the count"
+    budget = find(docs, "PodDisruptionBudget", "sync-hub")
+    assert budget["spec"].get("minAvailable") == 1
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_rendered_sync_agent_is_one_per_commune(kustomization):
+    docs = render(kustomization)
+    assert autoscaler(docs, "sync-agent") is None
+    assert find(docs, "Deployment", "sync-agent")["spec"].get("replicas") == 1

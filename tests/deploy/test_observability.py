@@ -312,3 +312,13 @@ def test_dashboard_is_valid_and_uses_the_provisioned_datasource(name):
 def test_dashboard_uids_are_unique():
     uids = [dashboard(name)["uid"] for name in DASHBOARDS]
     assert len(set(uids)) == len(uids)
+
+
+@pytest.mark.parametrize("conf", ["deploy/compose/rabbitmq/rabbitmq.conf", "k8s/base/infra/rabbitmq/rabbitmq.conf",
+                                  "k8s/overlays/province/rabbitmq.conf"])
+def test_every_broker_config_exports_per_queue_series(conf):
+    """Without per-object metrics rabbitmq_prometheus reports totals with no
+    ``queue`` label, and the backlog and dead-letter alerts never fire."""
+    settings = dict(line.split("=", 1) for line in (ROOT / conf).read_text().splitlines()
+                    if "=" in line and not line.lstrip().startswith("#"))
+    assert {k.strip(): v.strip() for k, v in settings.items()}.get("prometheus.return_per_object_metrics") == "true"
