@@ -378,11 +378,11 @@ def test_grafana_datasource_points_at_prometheus():
 @pytest.mark.parametrize("name", sorted(PROCESSES))
 def test_process_entrypoint_exists(name):
     """The module and nameko config each command names exist, once the service is written."""
-    package = name.split("-")[0]
-    if not (ROOT / "services" / package / "__init__.py").is_file():
-        pytest.skip(f"services/{package} is not written yet")
     command = app_services()[name]["command"]
     module = command[command.index("-m") + 1] if "-m" in command else command[-1]
+    package = module.split(".")[1]
+    if not (ROOT / "services" / package / "__init__.py").is_file():
+        pytest.skip(f"services/{package} is not written yet")
     module_path = ROOT / Path(*module.split("."))
     assert module_path.with_suffix(".py").is_file() or (module_path / "__main__.py").is_file()
     if "--config" in command:
