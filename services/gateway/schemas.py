@@ -437,7 +437,10 @@ class IsoTime(fields.String):
             raise self.make_error("invalid") from err
         if moment.tzinfo is None:
             raise self.make_error("invalid")
-        return iso(moment)
+        try:
+            return iso(moment)
+        except OverflowError as err:  # no such moment in UTC: year 1 east of Greenwich, year 9999 west
+            raise self.make_error("invalid") from err
 
 
 class _DeviceFields(Strict):
