@@ -1960,6 +1960,22 @@ HOME_PATHS = {
 SCHEMAS.update(HOME_SCHEMAS)
 PATHS.update(HOME_PATHS)
 
+INPUT_ERROR = _error("Invalid or unknown parameters or body (INVALID_INPUT, INVALID_JSON), in Vietnamese, "
+                     "with the field in details.")
+
+
+def _document_input_errors(paths):
+    """Every operation that takes input (path, query or body) may answer 400:
+    each is validated strictly before any service is asked."""
+    for path, operations in paths.items():
+        for operation in operations.values():
+            takes_input = "{" in path or operation.get("parameters") or operation.get("requestBody")
+            if takes_input and "400" not in operation["responses"]:
+                operation["responses"]["400"] = INPUT_ERROR
+
+
+_document_input_errors(PATHS)
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {

@@ -27,7 +27,6 @@ import pytest
 import requests
 
 from services.gateway.openapi import DOCUMENT
-from tests.integration.api_world import api_world  # noqa: F401 (the session fixture)
 from tests.integration.api_world import (
     HOME, OTHER, OTHER_NAME, SHARED_NAMES, fill_path, has_query, is_public, operations, path_params, plausible, report,
     request_kwargs,

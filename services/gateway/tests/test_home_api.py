@@ -8,8 +8,11 @@ from services.gateway import schemas
 from services.gateway.errors import ServiceUnavailable
 from services.gateway.openapi import DOCUMENT
 from services.gateway.tests import samples
-from services.gateway.tests.test_home_console import home_config, stand  # noqa: F401 (fixtures)
+from services.gateway.tests import test_home_console
 from shared.timeutil import local_today
+
+# the console tests' fixtures, shared
+home_config, stand = test_home_console.home_config, test_home_console.stand
 
 PANELS = ("plans", "devices", "programmes", "alarms", "sync", "publications", "activity")
 
