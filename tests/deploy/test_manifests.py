@@ -682,9 +682,16 @@ def test_rendered_database_and_broker_are_reached_by_tinxa_pods_only(kustomizati
                   for rule in p["spec"].get("ingress") or []
                   if any(port["port"] in (5672, "amqp") for port in rule.get("ports", []))]
     assert amqp_rules and all(rule.get("from") for rule in amqp_rules), "AMQP is open to everyone"
+    plugin_namespaces = {"tinxa.vn/plugins": "allowed"}
     for rule in amqp_rules:
         for peer in rule["from"]:
-            assert set(peer) == {"podSelector"}, "AMQP is open beyond the namespace's pods"
+            # the namespace's pods, or plug-ins' namespaces the operator labels (their broker
+            # users keep them to their commune: services/integration/API.md)
+            if set(peer) == {"namespaceSelector"}:
+                assert peer["namespaceSelector"] == {"matchLabels": plugin_namespaces}, "AMQP is open to any namespace"
+                assert [p["port"] for p in rule["ports"]] == [5672], "plug-ins' namespaces reach more than AMQP"
+            else:
+                assert set(peer) == {"podSelector"}, "AMQP is open beyond the namespace's pods"
 
 
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
