@@ -8,17 +8,23 @@ the root conftest).
 - ``service_config``: a nameko config for a container under test, on the
   per-test RabbitMQ vhost of nameko's ``rabbit_config`` fixture.
 """
+import base64
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kombu import Connection
 from pymongo import MongoClient
 
 
@@ -41,6 +47,45 @@ def wait_until(check, timeout=15.0, interval=0.1, message="condition"):
             last_error = err
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {message}: {last_error}")
+
+
+def quoted(value):
+    """A user, password or vhost as it goes into a URL."""
+    return urllib.parse.quote(value, safe="")
+
+
+def management_api(path):
+    """GET the local broker's management API as guest; None for a 404."""
+    request = urllib.request.Request(f"http://127.0.0.1:15672/api{path}", headers={
+        "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
+def broker_connection(vhost, user, password):
+    """An open AMQP connection to the local broker as ``user`` (a device's or
+    a plug-in's own account): the broker checks what it may do."""
+    connection = Connection(f"amqp://{quoted(user)}:{quoted(password)}@127.0.0.1:5672/{quoted(vhost)}",
+                            connect_timeout=5)
+    connection.connect()
+    return connection
+
+
+def closed_by_broker(connection):
+    """Whether the broker has closed ``connection`` (the client learns it on
+    its next read)."""
+    try:
+        connection.drain_events(timeout=0.2)
+    except TimeoutError:
+        return False
+    except Exception:  # ConnectionForced, or the socket is gone
+        return True
+    return False
 
 
 def nx_binary():

@@ -7,7 +7,6 @@ from services.gateway.service import GatewayService
 from services.gateway.tests.conftest import SECRET, SEED, SYSTEM_CONTEXT
 from services.tasks.service import TasksService
 from shared.testing import free_port
-from tests.integration.api_world import api_world  # noqa: F401 (the fuzz and matrix tests' session stack)
 
 
 @pytest.fixture

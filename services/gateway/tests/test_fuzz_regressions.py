@@ -1,4 +1,4 @@
-"""5xx answers found by fuzzing the API (tests/integration/test_api_fuzz.py),
+"""5xx answers found by fuzzing the API (tests/api/test_fuzz.py),
 each kept here as the smallest request that caused it."""
 import pytest
 from nameko.testing.services import replace_dependencies

@@ -1,17 +1,13 @@
 """What the integration tests share: the broker's management API, a plug-in
 connecting with its own credentials, and commune ids of this test run only
 (broker users are the broker's, not a vhost's)."""
-import base64
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 
 from kombu import Connection
 
 from shared.bus import Publisher
 from shared.events import make_event
+from shared.testing import broker_connection, management_api as api, quoted  # noqa: F401 (the tests' helpers)
 
 RUN = uuid.uuid4().hex[:8]
 # ids with '-' (escaped in the permissions), and B starting with A's id: "xa-…-a" is a prefix of "xa-…-ab"
@@ -20,27 +16,8 @@ B = f"xa-{RUN}-ab"
 PASSWORD = "mật-khẩu-trình-cắm"
 
 
-def quoted(value):
-    return urllib.parse.quote(value, safe="")
-
-
-def api(path):
-    request = urllib.request.Request(f"http://127.0.0.1:15672/api{path}", headers={
-        "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        if err.code == 404:
-            return None
-        raise
-
-
 def connect(vhost, user, password=PASSWORD):
-    connection = Connection(f"amqp://{quoted(user)}:{quoted(password)}@127.0.0.1:5672/{quoted(vhost)}",
-                            connect_timeout=5)
-    connection.connect()
-    return connection
+    return broker_connection(vhost, user, password)
 
 
 class PluginClient:

@@ -9,7 +9,7 @@ from kombu import Connection, Exchange, Queue
 from services.integration.service import integration_exchange
 from services.integration.tests.helpers import A, B, PASSWORD, PluginClient, api, connect, quoted
 from shared.broker_admin import BrokerUsers
-from shared.testing import wait_until
+from shared.testing import closed_by_broker, wait_until
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_listing_and_removing_plugins(broker):
     assert api(f"/users/{quoted(f'plugin.{A}.sensor')}") is None
     with pytest.raises(Exception):  # the login is refused
         connect(broker.vhost, f"plugin.{A}.sensor")
-    wait_until(lambda: _closed(open_connection), timeout=10, message="the open connection to be closed")
+    wait_until(lambda: closed_by_broker(open_connection), timeout=10, message="the open connection to be closed")
     open_connection.release()
     assert [p["name"] for p in broker.list_plugins(A)] == ["other"]
     broker.remove_plugin(A, "sensor")  # nothing left to remove is fine
@@ -143,21 +143,12 @@ def test_a_new_password_ends_the_old_logins(broker):
     broker.grant_plugin(A, "sensor", "cũ")
     old = connect(broker.vhost, f"plugin.{A}.sensor", "cũ")
     broker.grant_plugin(A, "sensor", "mới")
-    wait_until(lambda: _closed(old), timeout=10, message="the old connection to be closed")
+    wait_until(lambda: closed_by_broker(old), timeout=10, message="the old connection to be closed")
     old.release()
     with pytest.raises(Exception):
         connect(broker.vhost, f"plugin.{A}.sensor", "cũ")
     connect(broker.vhost, f"plugin.{A}.sensor", "mới").release()
 
-
-def _closed(connection):
-    try:
-        connection.drain_events(timeout=0.2)
-    except TimeoutError:
-        return False
-    except Exception:  # ConnectionForced, or the socket is gone
-        return True
-    return False
 
 
 def test_the_recipes_of_api_md_work_within_the_permissions(broker):

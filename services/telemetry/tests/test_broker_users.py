@@ -1,21 +1,15 @@
 """MQTT devices' broker users, against this machine's RabbitMQ management API
 on the test's own vhost: what the API says the user may do, and what the
 broker then lets it do over AMQP and MQTT."""
-import base64
-import json
 import os
 import shutil
 import subprocess
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 
 import pytest
-from kombu import Connection
 
 from shared.broker_admin import BrokerError, BrokerUsers
-from shared.testing import wait_until
+from shared.testing import broker_connection, closed_by_broker, management_api as api, quoted, wait_until
 
 MQTT_PORT = os.environ.get("TINXA_MQTT_PORT", "1884")
 # broker users are the broker's, not a vhost's: a commune of this test run
@@ -30,38 +24,8 @@ def broker(rabbit_config):
     users.remove_device(C, "loa-01")
 
 
-def api(path):
-    request = urllib.request.Request(f"http://127.0.0.1:15672/api{path}", headers={
-        "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        if err.code == 404:
-            return None
-        raise
-
-
-def quoted(value):
-    return urllib.parse.quote(value, safe="")
-
-
 def amqp(broker, user, password):
-    connection = Connection(f"amqp://{user}:{password}@127.0.0.1:5672/{quoted(broker.vhost)}", connect_timeout=5)
-    connection.connect()
-    return connection
-
-
-def closed_by_broker(connection):
-    """Whether the broker has closed ``connection`` (the client learns it on
-    its next read)."""
-    try:
-        connection.drain_events(timeout=0.2)
-    except TimeoutError:
-        return False
-    except Exception:  # ConnectionForced, or the socket is gone
-        return True
-    return False
+    return broker_connection(broker.vhost, user, password)
 
 
 def mqtt_publish(broker, user, password, topic):

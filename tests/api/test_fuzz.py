@@ -4,7 +4,7 @@ Schemathesis generates requests for every operation of the document the
 gateway serves at /api/openapi.json (checked equal to the one parametrised
 here) — valid and invalid path, query and body values, examples and
 boundary cases — and sends them to the whole system as `make up` starts it
-(tests/integration/api_world.py), as the commune administrator of Xuân Hưng
+(tests/api/world.py), as the commune administrator of Xuân Hưng
 (an API key: no session, so nothing a request does, logout included, can sign
 the run out; so no operation is excluded). Every answer must not be a 5xx and
 its status must be one the operation documents (every operation that takes
@@ -24,7 +24,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
 from services.gateway.openapi import DOCUMENT
-from tests.integration.api_world import HOME, report
+from tests.api.world import HOME, report
 
 MAX_EXAMPLES = 20
 CONFIG = schemathesis.Config.from_dict({

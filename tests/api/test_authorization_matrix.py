@@ -1,6 +1,6 @@
 """Who may call what (issue #9): every operation of the OpenAPI document —
 iterated from the document, so a new endpoint is covered the day it is
-documented — called on the whole running system (tests/integration/api_world.py)
+documented — called on the whole running system (tests/api/world.py)
 by callers who must be refused:
 
 (a) nobody (no cookie, no key): 401, unless the operation is public
@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from services.gateway.openapi import DOCUMENT
-from tests.integration.api_world import (
+from tests.api.world import (
     HOME, OTHER, OTHER_NAME, SHARED_NAMES, fill_path, has_query, is_public, operations, path_params, plausible, report,
     request_kwargs,
 )

@@ -1,4 +1,4 @@
-"""The running system that the API fuzzing (test_api_fuzz.py) and the
+"""The running system that the API fuzzing (test_fuzz.py) and the
 authorisation matrix (test_authorization_matrix.py) call: the whole stack as
 `make up` starts it (shared.testing.LocalStack, started once per test session
 for both modules), the demo commune Xuân Hưng seeded by `make up`, a second
@@ -80,9 +80,6 @@ class World:
         return requests.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
 
 
-_world = None
-
-
 def report(config, lines):
     """Print ``lines`` on the terminal, whatever pytest captures."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -96,24 +93,24 @@ def report(config, lines):
             reporter.write_line(line)
 
 
-@pytest.fixture(scope="session")
-def api_world(request):
-    """The stack and its two seeded communes, made once per test session even
-    when both modules import this fixture; stopped at the end of the session.
-    Its home is a folder of its own, not pytest's numbered temporary folders,
-    which another pytest run on the machine may delete while this one runs
-    (and with them the pid files `make down` stops the processes by)."""
-    global _world
-    if _world is None:
-        home = Path(tempfile.mkdtemp(prefix="tinxa-api-"))
-        stack = LocalStack(home)
-        stack.env["TINXA_SIMULATOR"] = "0"  # no simulated fleet: the run needs no device traffic
-        request.config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
-        request.config.add_cleanup(stack.down)  # cleanups run last-added first: down, then the folder
+@pytest.fixture(scope="package")
+def api_world():
+    """The stack and its two seeded communes, made once for this package and
+    stopped when its last module ends. Its home is a folder of its own, not
+    pytest's numbered temporary folders, which another pytest run on the
+    machine may delete while this one runs (and with them the pid files
+    `make down` stops the processes by)."""
+    home = Path(tempfile.mkdtemp(prefix="tinxa-api-"))
+    stack = LocalStack(home)
+    stack.env["TINXA_SIMULATOR"] = "0"  # no simulated fleet: the run needs no device traffic
+    try:
         stack.up()
-        _world = World(stack)
-        _seed(_world)
-    return _world
+        world = World(stack)
+        _seed(world)
+        yield world
+    finally:
+        stack.down()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _seed_module():
