@@ -317,9 +317,20 @@ class BroadcastDayRepository(Repository):
     collection_name = "broadcast_days"
     indexes = (([("commune_id", ASCENDING), ("date", ASCENDING)], {}),)
 
-    def record(self, commune_id, date, hours, plays):
-        self._collection.update_one({"_id": f"{commune_id}/{date}"}, {"$set": {
-            "commune_id": commune_id, "date": date, "hours": hours, "plays": plays}}, upsert=True)
+    def record(self, commune_id, date, hours, plays, reported_at):
+        """Keep the day's latest report (by when the broadcast service made
+        it): handlers run concurrently and a retried one comes late, so an
+        older report must never replace a newer one. The condition and the
+        write are one operation; a day kept before ``reported_at`` existed is
+        replaced by any report."""
+        older = {"_id": f"{commune_id}/{date}",
+                 "$or": [{"reported_at": {"$lt": reported_at}}, {"reported_at": {"$exists": False}}]}
+        try:
+            self._collection.update_one(older, {"$set": {
+                "commune_id": commune_id, "date": date, "hours": hours, "plays": plays,
+                "reported_at": reported_at}}, upsert=True)
+        except DuplicateKeyError:
+            pass  # a report of that day at least as recent is kept
 
     def between(self, commune_id, start, end):
         """The days in [start, end] (ISO dates)."""

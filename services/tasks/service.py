@@ -374,7 +374,8 @@ class TasksService:
     @event_handler("broadcast", "hours_reported")
     def on_broadcast_hours(self, event):
         """Feed the "broadcasts" and "broadcast hours" indicators with one local day."""
-        self.broadcast_days.record(event["commune_id"], event["date"], event["hours"], event["plays"])
+        self.broadcast_days.record(event["commune_id"], event["date"], event["hours"], event["plays"],
+                                  event["occurred_at"])
 
     @event_handler("training", "roster_counted")
     def on_roster_counted(self, event):

@@ -278,12 +278,15 @@ def test_broadcast_hours_from_the_broadcast_service_feed_the_broadcast_indicator
 
     assert indicator("broadcast_hours", "2026-11-01", "2026-11-30") is None  # nothing reported: no data, not 0
     publisher = Publisher(service_config["AMQP_URI"])
-    # 11-10 reported twice: a late play changed it, the second replaces the first
-    for date, hours, plays in (("2026-11-10", 1.5, 6), ("2026-11-10", 2.0, 7), ("2026-11-11", 0.25, 1),
-                               ("2026-12-01", 9.0, 9)):
-        publisher.publish_event("broadcast", "hours_reported", make_event(
+    # 11-10 reported twice: a late play changed it, and the later report wins even when it is
+    # handled first (handlers run concurrently; a retried one comes late)
+    for date, hours, plays, made in (("2026-11-10", 2.0, 7, "2026-11-11T01:00:00.000Z"),
+                                     ("2026-11-10", 1.5, 6, "2026-11-10T17:00:00.000Z"),
+                                     ("2026-11-11", 0.25, 1, "2026-11-11T17:00:00.000Z"),
+                                     ("2026-12-01", 9.0, 9, "2026-12-01T17:00:00.000Z")):
+        publisher.publish_event("broadcast", "hours_reported", dict(make_event(
             "broadcast", "hours_reported", "xuan-hung", date=date, hours=hours, villages={"thon-1": hours},
-            device_count=1, plays=plays))
+            device_count=1, plays=plays), occurred_at=made))
     wait_until(lambda: indicator("broadcast_hours", "2026-11-01", "2026-11-30") == 2.25, message="the hours indicator")
     publisher.close()
     assert indicator("broadcasts", "2026-11-01", "2026-11-30") == 8
@@ -326,3 +329,18 @@ def test_roster_counts_and_completions_from_the_training_service_feed_the_traini
     spring = indicators("2026-03-01", "2026-03-31")
     assert (spring["communicators_in_place"], spring["communicators_target"], spring["communicators_vacant"]) == (1, 2, 1)
     assert indicators("2026-01-01", "2026-02-28")["communicators_in_place"] is None  # not counted yet by then
+
+
+def test_a_days_older_broadcast_report_never_replaces_a_newer_one(mongo_database):
+    from services.tasks.repository import BroadcastDayRepository
+
+    days = BroadcastDayRepository(mongo_database)
+    # a day kept before reports carried their time is replaced by any report
+    mongo_database.broadcast_days.insert_one({"_id": "xuan-hung/2026-11-10", "commune_id": "xuan-hung",
+                                              "date": "2026-11-10", "hours": 0.5, "plays": 2})
+    days.record("xuan-hung", "2026-11-10", 1.5, 6, "2026-11-10T17:00:00.000Z")
+    days.record("xuan-hung", "2026-11-10", 2.0, 7, "2026-11-11T01:00:00.000Z")
+    days.record("xuan-hung", "2026-11-10", 1.5, 6, "2026-11-10T17:00:00.000Z")  # the older one, redelivered late
+    days.record("xuan-hung", "2026-11-10", 1.0, 4, "2026-11-10T12:00:00.000Z")  # an even older one
+    [day] = days.between("xuan-hung", "2026-11-01", "2026-11-30")
+    assert (day["hours"], day["plays"]) == (2.0, 7)
