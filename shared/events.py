@@ -241,6 +241,19 @@ class ContentAudioRendered(EventSchema):
     origin = fields.String(required=True, validate=validate.OneOf(("tts", "upload")))
 
 
+class ContentSpeechRendered(EventSchema):
+    """content → the speech a broadcast asked for (``broadcast.speech_requested``)
+    is ready at its public address, or could not be made (``state: failed``)."""
+
+    reference = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(("ready", "failed")))
+    media_id = fields.String(load_default=None, allow_none=True)
+    format = fields.String(load_default=None, allow_none=True)
+    duration_seconds = fields.Float(load_default=None, allow_none=True)
+    engine = fields.String(load_default=None, allow_none=True)
+    error = fields.String(load_default="")
+
+
 class BroadcastEvent(EventSchema):
     """What every event about one broadcast (lượt phát, bản tin) says of it."""
 
@@ -256,6 +269,15 @@ class BroadcastCreated(BroadcastEvent):
     origin = fields.String(required=True, validate=validate.OneOf(("commune", "province", "central", "cap")))
     state = fields.String(required=True)
     device_count = fields.Integer(required=True)
+
+
+class BroadcastSpeechRequested(BroadcastEvent):
+    """broadcast → a broadcast of text for loudspeakers (the commune's own,
+    a bulletin without audio, a CAP alert) needs it spoken: the content
+    service renders ``text`` and serves it at ``/p/<commune>/speech/<reference>``."""
+
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class BroadcastEscalated(BroadcastEvent):
@@ -370,7 +392,9 @@ CATALOGUE = {
         EventType("content", "item_archived", 1, ContentItemArchived, ("gateway", "sync")),
         EventType("content", "audio_requested", 1, ContentAudioRequested, ("content",)),
         EventType("content", "audio_rendered", 1, ContentAudioRendered, ("gateway",)),
+        EventType("content", "speech_rendered", 1, ContentSpeechRendered, ("broadcast",)),
         EventType("broadcast", "broadcast_created", 1, BroadcastCreated, ("gateway", "sync")),
+        EventType("broadcast", "speech_requested", 1, BroadcastSpeechRequested, ("content",)),
         EventType("broadcast", "broadcast_escalated", 1, BroadcastEscalated, ("gateway",)),
         EventType("broadcast", "broadcast_cancelled", 1, BroadcastCancelled, ("gateway",)),
         EventType("broadcast", "hours_reported", 1, BroadcastHoursReported, ("tasks", "sync")),

@@ -15,6 +15,7 @@ text → ``show_text`` on e-boards; the level gives the command's priority
 (Circular 39: emergency interrupts, priority goes before the commune's own
 items, normal waits its turn).
 """
+import math
 import uuid
 from datetime import timedelta
 
@@ -32,6 +33,46 @@ COMMAND_PRIORITY = {"normal": "normal", "priority": "high", "emergency": "emerge
 CONTENT_KINDS = ("audio", "text")
 PLACEMENTS = ("before", "after")
 MAX_TEXT = 2000
+# where the content service serves a broadcast's speech (relative, like
+# every media address devices get: they resolve it against their gateway)
+SPEECH_PATH = "/p/{commune_id}/speech/{reference}"
+
+
+def needs_speech(data):
+    """Loudspeakers play audio: a broadcast for them that names neither a
+    content item nor a media address is spoken from its text."""
+    return (data.get("kind") or "audio") == "audio" and not data.get("media_url") and not data.get("content_id")
+
+
+def spoken(data):
+    """What a spoken broadcast says: its speech text (a CAP alert's), else
+    its title, then its text."""
+    if data.get("speech_text"):
+        return data["speech_text"]
+    title, text = (data.get("title") or "").strip(), (data.get("text") or "").strip()
+    if not text or text.startswith(title):
+        return text or title
+    return f"{title}.\n{text}"
+
+
+def speech_request(commune_id, reference, text, now):
+    """The fields of a broadcast whose speech is asked for: its media address
+    and the speech's state (``requested`` → ``ready`` | ``failed``)."""
+    return {"media_url": SPEECH_PATH.format(commune_id=commune_id, reference=reference),
+            "speech": {"state": "requested", "reference": reference, "text": text, "requested_at": iso(now),
+                       "media_id": None, "duration_seconds": None, "error": "", "rendered_at": None}}
+
+
+def speech_outcome(broadcast, outcome, now):
+    """The fields a ``content.speech_rendered`` sets on the broadcast: the
+    speech's state, and its real length while the broadcast has not gone out."""
+    ready = outcome["state"] == "ready"
+    fields = {"speech": dict(broadcast["speech"], state=outcome["state"], media_id=outcome.get("media_id"),
+                             duration_seconds=outcome.get("duration_seconds"), error=outcome.get("error") or "",
+                             rendered_at=iso(now))}
+    if ready and outcome.get("duration_seconds") and broadcast["state"] in ("inbox", "needs_order", "scheduled"):
+        fields["duration_seconds"] = max(1, math.ceil(outcome["duration_seconds"]))
+    return fields
 
 
 def new_broadcast(commune_id, data, origin, actor, now, device_ids, state):
@@ -44,7 +85,7 @@ def new_broadcast(commune_id, data, origin, actor, now, device_ids, state):
     if expires_at <= now:
         raise InvalidInput("expires_at: bản tin đã hết hạn trước khi phát.")
     broadcast_id = uuid.uuid4().hex
-    return {
+    doc = {
         "_id": broadcast_id, "broadcast_id": broadcast_id, "commune_id": commune_id, "origin": origin,
         "source": data.get("source"), "external_id": data.get("external_id"),
         "level": data["level"], "state": state, "title": data["title"], "text": data.get("text") or "",
@@ -55,8 +96,11 @@ def new_broadcast(commune_id, data, origin, actor, now, device_ids, state):
         "created_at": iso(now), "created_by": actor, "received_at": iso(now),
         "scheduled_at": None, "dispatched_at": None, "expires_at": iso(expires_at), "finished_at": None,
         "cancelled_at": None, "reason": "", "escalated_at": None, "cap": data.get("cap"), "order": None,
-        "clash": data.get("clash"), "stop_command_ids": [],
+        "clash": data.get("clash"), "stop_command_ids": [], "speech": None,
     }
+    if needs_speech(data):
+        doc.update(speech_request(commune_id, doc["content_id"], spoken(data), now))
+    return doc
 
 
 def command(broadcast):

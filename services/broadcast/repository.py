@@ -91,6 +91,7 @@ class BroadcastRepository(Repository):
         ([("commune_id", ASCENDING), ("received_at", DESCENDING)], {}),
         ([("state", ASCENDING), ("scheduled_at", ASCENDING)], {}),
         ([("commune_id", ASCENDING), ("source", ASCENDING), ("external_id", ASCENDING)], {}),
+        ([("commune_id", ASCENDING), ("content_id", ASCENDING)], {}),
         ([("command_id", ASCENDING)], {}),
     )
 
@@ -137,6 +138,16 @@ class BroadcastRepository(Repository):
         for doc in self._collection.find({"commune_id": commune_id, "state": state}, {"level": 1}):
             counts[doc["level"]] = counts.get(doc["level"], 0) + 1
         return counts
+
+    def by_content_id(self, commune_id, content_id):
+        doc = self._collection.find_one({"commune_id": commune_id, "content_id": content_id})
+        return None if doc is None else self.public(doc)
+
+    def record_speech(self, broadcast, fields):
+        """Set the speech's outcome whatever the broadcast's state (it may be
+        on air, done or cancelled by now), for the revision it was asked for."""
+        self._collection.update_one({"_id": broadcast["broadcast_id"], "content_id": broadcast["content_id"]},
+                                    {"$set": fields})
 
     def change(self, broadcast, fields, events=(), expected_state=None):
         """Set ``fields`` if the broadcast is still in the state read (compare

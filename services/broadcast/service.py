@@ -96,6 +96,14 @@ def _event(name, broadcast, actor=None, **extra):
                     title=broadcast["title"], level=broadcast["level"], **extra)
 
 
+def _speech_events(broadcast, actor):
+    """``speech_requested`` for a broadcast whose speech was just asked for."""
+    speech = broadcast.get("speech")
+    if not speech or speech["state"] != "requested":
+        return []
+    return [_event("speech_requested", broadcast, actor, reference=speech["reference"], text=speech["text"])]
+
+
 class BroadcastService:
     name = "broadcast"
 
@@ -380,14 +388,14 @@ class BroadcastService:
 
     def _start(self, broadcast, now, actor):
         """Store a new broadcast (with its event) and act on its state."""
-        event = _event("broadcast_created", broadcast, actor, origin=broadcast["origin"], state=broadcast["state"],
-                       device_count=broadcast["device_count"])
+        events = [_event("broadcast_created", broadcast, actor, origin=broadcast["origin"], state=broadcast["state"],
+                         device_count=broadcast["device_count"])] + _speech_events(broadcast, actor)
         if broadcast["state"] == "sending":
             broadcast["dispatched_at"] = iso(now)
-            stored = self.broadcasts.add(broadcast, [event])
+            stored = self.broadcasts.add(broadcast, events)
             self._dispatch(stored, now)
         else:
-            stored = self.broadcasts.add(broadcast, [event])
+            stored = self.broadcasts.add(broadcast, events)
         return broadcasts.view(stored)
 
     def _dispatch(self, broadcast, now):
@@ -520,6 +528,7 @@ class BroadcastService:
         target = self._cap_target(commune_id, mapped)
         text = cap.speech_text(info, alert["status"])
         data = {"title": (info.get("headline") or info.get("event") or alert["identifier"])[:300], "text": text[:2000],
+                "speech_text": text[:5000],
                 "kind": "audio", "level": level, "target": target, "duration_seconds": 60, "repeat": 1,
                 "expires_at": max(cap.expires_at(info, CAP_TTL), now + timedelta(minutes=1)),
                 "cap": {"keys": [key], "identifier": alert["identifier"], "sender": alert["sender"],
@@ -557,13 +566,18 @@ class BroadcastService:
                   "device_ids": sorted(device_ids), "device_count": len(device_ids), "expires_at": iso(data["expires_at"]),
                   "cap": dict(broadcast["cap"], keys=broadcast["cap"]["keys"] + [key], msg_type="Update"),
                   "command_id": f"bc-{broadcast['broadcast_id']}-{revision}", "content_id": f"broadcast-{broadcast['broadcast_id']}-{revision}"}
+        if broadcast.get("speech"):
+            fields.update(broadcasts.speech_request(broadcast["commune_id"], fields["content_id"],
+                                                    broadcasts.spoken(data), now))
         if data["level"] == "normal" and not was_sending:
             fields["state"] = "inbox"
         else:
             fields["state"], fields["dispatched_at"] = "sending", iso(now)
-        updated = self.broadcasts.change(broadcast, fields, [_event("broadcast_created", {**broadcast, **fields}, actor,
+        changed = {**broadcast, **fields}
+        updated = self.broadcasts.change(broadcast, fields, [_event("broadcast_created", changed, actor,
                                                                       origin=broadcast["origin"], state=fields["state"],
-                                                                      device_count=len(device_ids))])
+                                                                      device_count=len(device_ids))]
+                                         + _speech_events(changed, actor))
         if updated["state"] == "sending":
             self._dispatch(updated, now)
         return updated
@@ -764,6 +778,18 @@ class BroadcastService:
             groups.setdefault(key, ([], extra))[0].append(row["device_id"])
         for (state, _), (device_ids, extra) in groups.items():
             self.deliveries.move(command_id, device_ids, state, FROM[state], extra)
+
+    @event_handler("content", "speech_rendered")
+    def on_speech_rendered(self, event):
+        """The content service spoke a broadcast (or could not): recorded on
+        the broadcast whose ``content_id`` it names, for the console."""
+        broadcast = self.broadcasts.by_content_id(event["commune_id"], event["reference"])
+        if broadcast is None or not broadcast.get("speech"):
+            log.info("speech %s names no broadcast of %s", event["reference"], event["commune_id"])
+            return
+        if event["state"] == "failed":
+            log.warning("broadcast %s cannot be spoken: %s", broadcast["broadcast_id"], event["error"])
+        self.broadcasts.record_speech(broadcast, broadcasts.speech_outcome(broadcast, event, utcnow()))
 
     @event_handler("telemetry", "device_status_reported")
     def on_device_status(self, event):

@@ -394,6 +394,24 @@ def _rendered_event(item, media, actor_id):
                     origin=media["source"])
 
 
+def speech_media(media_id, commune_id, reference, title, rendered, engine):
+    """The media document of a broadcast's speech (no item: it is read
+    through its reference, ``/p/<commune>/speech/<reference>``)."""
+    name = f"{slugify(title) or 'loi-doc'}.{rendered.format}"
+    return media_document(media_id, commune_id, None, "audio", name, rendered.content_type, len(rendered.data),
+                          "system", 1, format=rendered.format, duration_seconds=rendered.duration_seconds,
+                          engine=engine, source="tts", purpose="broadcast", reference=reference)
+
+
+def speech_rendered_event(commune_id, reference, media=None, error=""):
+    """``content.speech_rendered``: ready with its media, or failed with why."""
+    if media is None:
+        return outgoing(SOURCE, "speech_rendered", commune_id, reference=reference, state="failed", error=error)
+    return outgoing(SOURCE, "speech_rendered", commune_id, reference=reference, state="ready",
+                    media_id=media["_id"], format=media["format"], duration_seconds=media["duration_seconds"],
+                    engine=media["engine"])
+
+
 # ---------------------------------------------------------------- reading
 
 

@@ -207,3 +207,43 @@ class MediaRepository(Repository):
     def file_ids(self):
         """Ids of every stored file (GridFS), for checks that nothing is orphaned."""
         return sorted(f._id for f in self._files.find({}))
+
+
+class SpeechRepository(Repository):
+    """Speech rendered for broadcasts (giọng đọc của lượt phát): one per
+    commune and reference (the broadcast's ``content_id``), with its state
+    (``rendering``, ``ready``, ``failed``); the audio itself is in ``media``."""
+
+    collection_name = "speeches"
+    indexes = (([("commune_id", ASCENDING), ("requested_at", DESCENDING)], {}),)
+
+    @staticmethod
+    def key(commune_id, reference):
+        return f"{commune_id}:{reference}"
+
+    def claim(self, commune_id, reference, broadcast_id, now):
+        """The speech of ``reference``, created ``rendering`` if it is new.
+        A request delivered again finds it: ready or failed, nothing to do;
+        still rendering (the process died mid-way), it is rendered again and
+        only the first to finish is kept."""
+        doc = {"_id": self.key(commune_id, reference), "commune_id": commune_id, "reference": reference,
+               "broadcast_id": broadcast_id, "state": "rendering", "requested_at": now, "media_id": None,
+               "duration_seconds": None, "error": "", "finished_at": None}
+        try:
+            self._collection.insert_one(doc)
+            return doc
+        except DuplicateKeyError:
+            return self.public(self._collection.find_one({"_id": doc["_id"]}))
+
+    def finish(self, commune_id, reference, fields, events):
+        """Record the outcome (with its event) if the speech is still
+        rendering; None if another delivery finished it first."""
+        doc = self._update_with_events({"_id": self.key(commune_id, reference), "state": "rendering"},
+                                       {"$set": fields}, events)
+        return None if doc is None else self.public(doc)
+
+    def get(self, commune_id, reference):
+        doc = self._collection.find_one({"_id": self.key(commune_id, reference), "commune_id": commune_id})
+        if doc is None:
+            raise self.NotFound("Không có giọng đọc này.", {"reference": reference})
+        return self.public(doc)

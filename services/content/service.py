@@ -13,7 +13,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.content import domain
-from services.content.repository import ItemRepository, MediaRepository, SectionRepository
+from services.content.repository import ItemRepository, MediaRepository, SectionRepository, SpeechRepository
 from services.content.schemas import (ApproveSchema, AudioUploadSchema, CreateItemSchema, ItemActionSchema,
                                       ItemFilterSchema, ItemRefSchema, PublishSchema, SectionCreateSchema,
                                       SectionRefSchema, SectionRenameSchema, UpdateItemSchema)
@@ -63,6 +63,7 @@ class ContentService:
     sections = Store(SectionRepository)
     items = Store(ItemRepository)
     media = Store(MediaRepository)
+    speeches = Store(SpeechRepository)
     speech = Speech()
     observability = Observability()
 
@@ -325,6 +326,49 @@ class ContentService:
         except Exception:
             self.media.delete([media["_id"]])
             raise
+
+    # ------------------------------------------------------------ speech of broadcasts
+
+    @event_handler("broadcast", "speech_requested")
+    def render_speech(self, event):
+        """A broadcast of text for loudspeakers: speak it, encode it, store it,
+        and say so (``content.speech_rendered``). Idempotent per commune and
+        reference; text the engine cannot speak is recorded as failed, with
+        the officer's message, rather than retried."""
+        commune_id, reference = event["commune_id"], event["reference"]
+        claimed = self.speeches.claim(commune_id, reference, event["broadcast_id"], iso())
+        if claimed["state"] != "rendering":
+            return
+        try:
+            rendered = self.speech.render(self.speech.prepare(event["text"]))
+        except SpeechError as err:
+            log.warning("speech for broadcast %s failed: %s", event["broadcast_id"], err.message)
+            self.speeches.finish(commune_id, reference, {"state": "failed", "error": err.message, "finished_at": iso()},
+                                 [domain.speech_rendered_event(commune_id, reference, error=err.message)])
+            return
+        media = domain.speech_media(domain.new_id(), commune_id, reference, event["title"], rendered,
+                                    self.speech.engine.name)
+        self.media.store(media, rendered.data)
+        done = self.speeches.finish(commune_id, reference,
+                                    {"state": "ready", "media_id": media["_id"], "finished_at": iso(),
+                                     "duration_seconds": media["duration_seconds"]},
+                                    [domain.speech_rendered_event(commune_id, reference, media)])
+        if done is None:
+            self.media.delete([media["_id"]])
+
+    @rpc(expected_exceptions=CALLER_ERRORS)
+    def get_speech(self, reference, commune_id):
+        """The speech of a broadcast, public like the loudspeakers that play
+        it: ``{state, reference, duration_seconds, error, media}``, where
+        ``media`` (with its bytes) is there only once ``state`` is ready."""
+        if not commune_id or not isinstance(commune_id, str) or not isinstance(reference, str) or not reference:
+            raise InvalidInput("Cần nêu xã (commune_id) và mã giọng đọc (reference).")
+        speech = self.speeches.get(commune_id, reference)
+        out = {k: speech.get(k) for k in ("state", "reference", "duration_seconds", "error")}
+        if speech["state"] == "ready":
+            meta = self.media.get(commune_id, speech["media_id"])
+            out["media"] = dict(meta, content_b64=base64.b64encode(self.media.read(meta["_id"])).decode("ascii"))
+        return out
 
     # ------------------------------------------------------------ media and feed
 

@@ -1243,7 +1243,15 @@ BROADCAST_SCHEMAS = {
                 "key": {"type": "string"}, "identifier": {"type": "string"}, "sender": {"type": "string"},
                 "msg_type": {"type": "string"}, "status": {"type": "string"},
                 "references": {"type": "array", "items": {"type": "string"}}}},
-            "order": {"enum": ["before", "after", None]}},
+            "order": {"enum": ["before", "after", None]},
+            "speech": {"type": ["object", "null"], "description": (
+                "Audio for loudspeakers made of text only is spoken by the content service: media_url is then "
+                "/p/{commune_id}/speech/{reference}, which answers 503 with Retry-After until state is ready."),
+                "properties": {
+                    "state": {"enum": ["requested", "ready", "failed"]}, "reference": {"type": "string"},
+                    "text": {"type": "string"}, "requested_at": TIME, "media_id": STRING_OR_NULL,
+                    "duration_seconds": {"type": ["number", "null"]}, "error": {"type": "string"},
+                    "rendered_at": TIME_OR_NULL}}},
     },
     "BroadcastDetail": {
         "allOf": [_ref("Broadcast"), {"type": "object", "properties": {
@@ -1988,7 +1996,8 @@ DOCUMENT = {
             '{"error": CODE, "message": "…"} with a Vietnamese message. Public, without sign-in and outside '
             "this API: each commune's feeds GET /feeds/{commune_id}/atom.xml (Atom 1.0) and "
             "/feeds/{commune_id}/feed.json (JSON Feed 1.1), item pages /p/{commune_id}/{item_id} and media "
-            "/p/{commune_id}/media/{media_id} (published versions of live items only), and the page verifying a "
+            "/p/{commune_id}/media/{media_id} (published versions of live items only), broadcasts' speech "
+            "/p/{commune_id}/speech/{reference} (503 with Retry-After while it is being made), and the page verifying a "
             "training certificate's code, /xac-minh/{code}."
         ),
     },

@@ -44,6 +44,8 @@ from services.gateway.rpc import TimedRpcProxy
 from services.gateway.web import PUBLIC_CACHE, json_response, query, read_json, redirect, safe_next
 
 log = logging.getLogger(__name__)
+# how soon a device asks again for a broadcast's speech still being made
+SPEECH_RETRY_SECONDS = 2
 
 EVENTS_DOCUMENT = asyncapi_document()
 
@@ -668,6 +670,20 @@ class GatewayService(devices.DeviceRoutes, broadcasts.BroadcastRoutes, training.
         """An image or audio of a live item's published version (the content service checks)."""
         commune, _ = self._public_site(request, commune_id)
         return files.media_download(self.content.get_media(media_id, commune["_id"], public=True), public=True)
+
+    @api("GET", "/p/<commune_id>/speech/<reference>")
+    def public_speech(self, request, commune_id, reference):
+        """A broadcast's speech, for the loudspeakers that play it (and the
+        console's player): 503 with Retry-After while it is being made."""
+        commune, _ = self._public_site(request, commune_id)
+        speech = self.content.get_speech(reference, commune["_id"])
+        if speech["state"] == "ready":
+            return files.media_download(speech["media"], public=True)
+        if speech["state"] == "failed":
+            raise NotFound(f"Không tạo được giọng đọc của bản tin: {speech['error']}", {"reference": reference})
+        return json_response({"error": "SPEECH_NOT_READY",
+                              "message": "Giọng đọc của bản tin đang được tạo; hãy thử lại sau ít giây."},
+                             503, {"Retry-After": str(SPEECH_RETRY_SECONDS), "Cache-Control": "no-store"})
 
     # --- console --------------------------------------------------------------
 

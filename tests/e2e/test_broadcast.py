@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 from services.broadcast.schedule import local
 from shared.testing import wait_until
@@ -203,6 +204,21 @@ def test_a_cap_alert_posted_over_http_reaches_its_village_and_a_cancel_stops_it(
     assert created.status_code == 201, created.text
     broadcast = created.json()["broadcast"]
     assert broadcast["level"] == "priority" and broadcast["target"] == {"zones": ["thon-6"]}
+    # the loudspeakers fetch the alert spoken: no session, 503 + Retry-After until the content service made it
+    address = f"{stack.base_url}{broadcast['media_url']}"
+    assert broadcast["media_url"] == f"/p/{C}/speech/{broadcast['content_id']}"
+
+    def spoken():
+        response = requests.get(address, timeout=20)
+        assert response.status_code in (200, 503), response.text
+        assert response.status_code == 200 or response.headers["Retry-After"] == "2"
+        return response.status_code == 200 and response
+    speech = wait_until(spoken, timeout=60, interval=0.5, message="the alert spoken")
+    assert speech.headers["Content-Type"] == "audio/mpeg" and len(speech.content) > 10_000
+    recorded = wait_until(lambda: (lambda b: b["speech"]["state"] == "ready" and b["speech"])(
+        session.get(f"{stack.base_url}/api/broadcasts/{broadcast['broadcast_id']}", timeout=20).json()),
+        timeout=30, message="the speech recorded on the broadcast")
+    assert recorded["duration_seconds"] > 1
     cancel = alert.replace("<identifier>E2E-1", "<identifier>E2E-2").replace(
         "<msgType>Alert</msgType>", "<msgType>Cancel</msgType><references>kttv@ninhbinh.gov.vn,E2E-1,"
         "2026-11-26T08:00:00+07:00</references>")

@@ -303,7 +303,10 @@ def test_a_cap_alert_then_update_then_cancel_change_and_then_stop_the_broadcast(
     assert changed["level"] == "priority" and changed["device_count"] == 3 and changed["target"] == {"commune": True}
     stops = wait_until(lambda: [c for c in sent() if c["kind"] == "stop"], message="the old play stopped")
     assert stops[0]["device_ids"] == ["LOA-THON2"]
-    wait_until(lambda: [c for c in sent() if c["command_id"] == changed["command_id"]], message="update sent")
+    [resent] = wait_until(lambda: [c for c in sent() if c["command_id"] == changed["command_id"]], message="update sent")
+    # the updated text is spoken afresh, at an address of its own
+    assert changed["speech"]["reference"] == changed["content_id"] != broadcast["content_id"]
+    assert resent["params"]["media_url"] == f"/p/{C}/speech/{changed['content_id']}" != broadcast["media_url"]
 
     # the Cancel names the Update: it still finds the broadcast
     cancelled = call(container, "ingest_cap", cap_document(
@@ -323,6 +326,65 @@ def test_a_cap_document_with_external_entities_is_refused_readably(container):
         call(container, "ingest_cap", xxe)
     assert type(refused.value).__name__ == "InvalidInput" and "CAP" in refused.value.message
     assert call(container, "list_broadcasts", {})["items"] == []
+
+
+# --- speech of text broadcasts ------------------------------------------------------------------
+
+def speech_rendered(service_config, reference, **outcome):
+    """Publish ``content.speech_rendered`` as the content service does."""
+    publisher = Publisher(service_config["AMQP_URI"])
+    publisher.publish_event("content", "speech_rendered", make_event("content", "speech_rendered", C,
+                                                                     reference=reference, **outcome))
+    publisher.close()
+
+
+def speech_of(container, broadcast_id, state):
+    speech = call(container, "get_broadcast", broadcast_id)["speech"]
+    return speech if speech["state"] == state else None
+
+
+def test_text_for_loudspeakers_goes_out_at_once_with_its_speech_address_and_the_speech_is_asked_for(
+        container, sent, events, service_config):
+    created = emergency(container, confirm=True)
+    reference = created["content_id"]
+    assert created["media_url"] == f"/p/{C}/speech/{reference}" and created["speech"]["state"] == "requested"
+    [command] = wait_until(lambda: [c for c in sent() if c.get("device_ids")], message="the fan-out command")
+    assert command["params"]["media_url"] == created["media_url"]  # the emergency does not wait for the speech
+    [asked] = wait_until(lambda: [e.body for e in events() if e.name == "speech_requested"], message="speech_requested")
+    assert asked["reference"] == reference and asked["broadcast_id"] == created["broadcast_id"]
+    assert asked["text"] == "Cảnh báo lũ quét.\nNgười dân di chuyển lên vùng cao ngay."
+    speech_rendered(service_config, reference, state="ready", media_id="m-speech", format="mp3",
+                    duration_seconds=7.4, engine="espeak-ng:vi")
+    speech = wait_until(lambda: speech_of(container, created["broadcast_id"], "ready"), message="speech recorded")
+    assert speech["media_id"] == "m-speech" and speech["duration_seconds"] == 7.4
+    # on air already: its commands keep the length they went out with
+    assert call(container, "get_broadcast", created["broadcast_id"])["duration_seconds"] == 30
+
+
+def test_a_waiting_bulletin_takes_its_speechs_real_length_and_a_failed_speech_is_shown_with_why(
+        container, service_config):
+    waiting = call(container, "receive_bulletin", bulletin("normal", "S-1"), caller=OPERATOR)
+    assert waiting["speech"]["text"] == "Bản tin normal.\nNội dung."
+    speech_rendered(service_config, waiting["content_id"], state="ready", media_id="m-s1", format="mp3",
+                    duration_seconds=12.3, engine="espeak-ng:vi")
+    wait_until(lambda: speech_of(container, waiting["broadcast_id"], "ready"), message="speech recorded")
+    assert call(container, "get_broadcast", waiting["broadcast_id"])["duration_seconds"] == 13
+    other = call(container, "receive_bulletin", bulletin("normal", "S-2"), caller=OPERATOR)
+    speech_rendered(service_config, other["content_id"], state="failed", error="Văn bản chỉ có ký hiệu.")
+    failed = wait_until(lambda: speech_of(container, other["broadcast_id"], "failed"), message="failure recorded")
+    assert failed["error"] == "Văn bản chỉ có ký hiệu." and failed["media_id"] is None
+
+
+def test_a_content_item_a_media_address_or_text_for_e_boards_play_as_given_without_speech(container, events):
+    played = call(container, "create_broadcast", {"title": "Thời sự", "content_id": "tin-1", "level": "normal"})
+    given = call(container, "create_broadcast", {"title": "Nhạc hiệu", "media_url": "/media/nhac.mp3",
+                                                  "level": "normal"})
+    shown = call(container, "create_broadcast", {"title": "Lịch tiêm", "kind": "text", "text": "Thứ hai, 7h.",
+                                                  "level": "normal", "target": {"devices": ["BANGTIN-UBND"]}})
+    assert played["media_url"] == f"/p/{C}/media/m-1" and given["media_url"] == "/media/nhac.mp3"
+    assert played["speech"] is None and given["speech"] is None and shown["speech"] is None
+    wait_until(lambda: len([e for e in events() if e.name == "broadcast_created"]) == 3, message="created")
+    assert [e for e in events() if e.name == "speech_requested"] == []
 
 
 # --- programmes and device schedules -------------------------------------------------------------

@@ -341,6 +341,35 @@ def test_the_live_view_in_english(broadcast, web_session, people, sign_in):
     assert "Emergency On air Updates itself every 2 seconds" in text and "Failed" in text
 
 
+def speech(state, **changes):
+    return {"state": state, "reference": "broadcast-b1", "text": "Bão số 9 đổ bộ.", "media_id": None,
+            "duration_seconds": None, "error": "", **changes}
+
+
+def test_the_speech_of_a_text_broadcast_is_shown_while_made_then_played_or_why_it_failed(
+        broadcast, web_session, people, sign_in):
+    sign_in(people["viewer"])
+    address = "/p/xuan-hung/speech/broadcast-b1"
+    broadcast.get_broadcast.return_value = samples.detail(media_url=address, speech=speech("requested"))
+    text = text_of(html(web_session.get("/broadcasts/b1")))
+    assert "Giọng đọc Đang tạo Đang tạo giọng đọc từ nội dung bản tin" in text
+    broadcast.get_broadcast.return_value = samples.detail(
+        media_url=address, speech=speech("ready", media_id="m-s", duration_seconds=7.4))
+    page = html(web_session.get("/broadcasts/b1"))
+    assert f'<audio controls preload="none" src="{address}"></audio>' in page
+    assert "Giọng đọc Sẵn sàng 7 giây" in text_of(page)
+    broadcast.get_broadcast.return_value = samples.detail(
+        media_url=address, speech=speech("failed", error="Văn bản chỉ có ký hiệu, không có chữ nào để đọc."))
+    page = html(web_session.get("/broadcasts/b1"))
+    assert "<audio" not in page
+    assert "Giọng đọc Không tạo được Văn bản chỉ có ký hiệu, không có chữ nào để đọc." in text_of(page)
+    web_session.get("/lang/en")
+    assert "Speech Could not be made" in text_of(html(web_session.get("/broadcasts/b1")))
+    web_session.get("/lang/vi")
+    broadcast.get_broadcast.return_value = samples.detail()  # a content item's audio: no speech card
+    assert "Giọng đọc" not in text_of(html(web_session.get("/broadcasts/b1")))
+
+
 def test_an_unknown_broadcast_is_a_404_page(broadcast, web_session, people, sign_in):
     broadcast.get_broadcast.side_effect = RemoteError("NotFound", "Không tìm thấy bản tin.")
     sign_in(people["viewer"])

@@ -208,3 +208,35 @@ def test_media_of_an_unpublished_item_are_not_found_publicly(content, web_sessio
     response = web_session.get("/p/xuan-hung/media/m-draft")
     assert response.status_code == 404 and response.headers["Cache-Control"] == "no-store"
     assert web_session.get("/p/no-such-commune/media/m-img").status_code == 404
+
+
+# --- broadcasts' speech (what loudspeakers fetch) -----------------------------------------------------
+
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + b"\x00" * 64
+
+
+def test_a_broadcasts_speech_is_served_publicly_once_ready(content, web_session):
+    content.get_speech.return_value = {
+        "state": "ready", "reference": "broadcast-b1", "duration_seconds": 7.4, "error": "",
+        "media": samples.media(MP3, _id="m-speech", item_id=None, kind="audio", name="canh-bao.mp3",
+                               content_type="audio/mpeg")}
+    response = web_session.get("/p/xuan-hung/speech/broadcast-b1")
+    assert response.status_code == 200 and response.content == MP3
+    assert response.headers["Content-Type"] == "audio/mpeg" and response.headers["Cache-Control"] == "public, max-age=300"
+    content.get_speech.assert_called_once_with("broadcast-b1", "xuan-hung")
+
+
+def test_speech_still_being_made_answers_503_with_retry_after_and_a_failed_one_404_with_why(content, web_session):
+    content.get_speech.return_value = {"state": "rendering", "reference": "broadcast-b2", "duration_seconds": None,
+                                       "error": ""}
+    response = web_session.get("/p/xuan-hung/speech/broadcast-b2")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json()["error"] == "SPEECH_NOT_READY" and "thử lại" in response.json()["message"]
+    content.get_speech.return_value = {"state": "failed", "reference": "broadcast-b2", "duration_seconds": None,
+                                       "error": "Văn bản chỉ có ký hiệu, không có chữ nào để đọc."}
+    response = web_session.get("/p/xuan-hung/speech/broadcast-b2")
+    assert response.status_code == 404 and "ký hiệu" in response.json()["message"]
+    content.get_speech.side_effect = RemoteError("NotFound", "Không có giọng đọc này.")
+    assert web_session.get("/p/xuan-hung/speech/broadcast-none").status_code == 404
+    assert web_session.get("/p/no-such-commune/speech/broadcast-b1").status_code == 404
