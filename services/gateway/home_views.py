@@ -10,6 +10,7 @@ panel alone). The services' codes are repeated here, not imported:
 services share contracts, not code.
 """
 from dataclasses import asdict, dataclass
+from datetime import datetime, time
 
 from shared.timeutil import VIETNAM
 
@@ -83,6 +84,7 @@ class Slot:
     starts: str
     ends: str
     device_count: int
+    from_yesterday: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,19 +100,22 @@ class ZoneDay:
 def todays_programmes(answer, today):
     """The zones that play something on ``today`` (a Vietnamese date), in the
     calendar's order of zones, each with its occurrences by starting time,
-    from a ``calendar(today, today)`` answer."""
+    from a ``calendar(today, today)`` answer. An occurrence that began
+    yesterday evening and still plays after midnight is today's too
+    (``from_yesterday``); one that ended by midnight is not."""
     zones = answer.get("zones") or ()
     cells = {zone["id"]: [] for zone in zones}
     elsewhere = []
     for occurrence in sorted(answer.get("occurrences") or (), key=lambda o: o["starts_at"]):
         starts = device_views.parse_time(occurrence["starts_at"]).astimezone(VIETNAM)
-        if starts.date() != today:
+        ends = device_views.parse_time(occurrence["ends_at"]).astimezone(VIETNAM)
+        from_yesterday = starts.date() < today and ends > datetime.combine(today, time.min, VIETNAM)
+        if starts.date() != today and not from_yesterday:
             continue
         slot = Slot(occurrence["programme_id"], occurrence.get("name") or occurrence["programme_id"],
                     occurrence.get("priority") or "normal", occurrence["starts_at"], occurrence["ends_at"],
-                    starts.strftime("%H:%M"),
-                    device_views.parse_time(occurrence["ends_at"]).astimezone(VIETNAM).strftime("%H:%M"),
-                    occurrence.get("device_count") or 0)
+                    starts.strftime("%H:%M"), ends.strftime("%H:%M"), occurrence.get("device_count") or 0,
+                    from_yesterday)
         placed = [zone for zone in occurrence.get("zones") or () if zone in cells]
         for zone in placed:
             cells[zone].append(slot)

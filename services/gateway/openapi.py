@@ -1915,7 +1915,9 @@ HOME_SLOT = {
                    "priority": {"type": "string", "enum": ["normal", "high"]}, "starts_at": TIME, "ends_at": TIME,
                    "starts": {"type": "string", "description": "Vietnam time, HH:MM."},
                    "ends": {"type": "string", "description": "Vietnam time, HH:MM."},
-                   "device_count": {"type": "integer"}},
+                   "device_count": {"type": "integer"},
+                   "from_yesterday": {"type": "boolean",
+                                      "description": "Began yesterday evening and still plays after midnight."}},
 }
 HOME_SCHEMAS = {
     "HomeDashboard": {

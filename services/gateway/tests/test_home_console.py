@@ -6,7 +6,7 @@ English; with every service replaced by a stand-in. Then the panels' view
 rules, with no I/O."""
 import re
 import time
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import unquote
 
 import eventlet
@@ -262,6 +262,30 @@ def test_only_todays_occurrences_on_vietnams_clock():
         ("loa-cho", [("17:30", "Tin phòng dịch")]),
         (None, [("20:00", "Lễ hội làng")]),
     ]
+
+
+def test_a_programme_from_yesterday_evening_still_playing_after_midnight_is_todays_too():
+    today = date(2026, 11, 26)
+    overnight = {"programme_id": "dem", "name": "Trực bão", "priority": "high", "zones": ["thon-1"],
+                 "starts_at": "2026-11-25T16:30:00.000Z", "ends_at": "2026-11-25T17:30:00.000Z"}  # 23:30–00:30
+    ended = {"programme_id": "toi", "name": "Tin tối", "priority": "normal", "zones": ["thon-1"],
+             "starts_at": "2026-11-25T16:30:00.000Z", "ends_at": "2026-11-25T17:00:00.000Z"}  # 23:30–00:00
+    answer = {"zones": [{"id": "thon-1", "name": "Thôn 1"}], "occurrences": [ended, overnight]}
+    [row] = home_views.todays_programmes(answer, today)
+    assert [(s.name, s.starts, s.ends, s.from_yesterday) for s in row.slots] == [("Trực bão", "23:30", "00:30", True)]
+
+
+def test_the_overnight_programme_says_it_began_yesterday(stand, web_session, people, sign_in):
+    today = local_today()
+    answer = home_samples.todays_calendar(today)
+    yesterday = today - timedelta(days=1)
+    answer["occurrences"].append({"programme_id": "dem", "name": "Trực bão", "priority": "high", "zones": ["thon-1"],
+                                  "starts_at": home_samples.at(yesterday, 23, 30),
+                                  "ends_at": home_samples.at(today, 0, 30), "device_count": 2})
+    stand.broadcast.calendar.return_value = answer
+    sign_in(people["viewer"])
+    programmes = text_of(panel(html(web_session.get("/")), "programmes"))
+    assert "Thôn 1 (từ hôm qua) 23:30–00:30 Trực bão 06:00–06:15 Bản tin sáng" in programmes
 
 
 def test_alarms_are_counted_by_severity_and_the_most_recent_kept():
