@@ -221,8 +221,8 @@ class DeliveryRepository(Repository):
 
     def update(self, delivery, fields):
         """One delivery's own change (a retry's attempt, a failure), if its state is as read."""
-        self._collection.update_one({"_id": _key(delivery["command_id"], delivery["device_id"]),
-                                     "state": delivery["state"]}, {"$set": fields})
+        return self._collection.update_one({"_id": _key(delivery["command_id"], delivery["device_id"]),
+                                            "state": delivery["state"]}, {"$set": fields}).modified_count
 
     def open_of_broadcast(self, broadcast_id):
         return self._collection.count_documents({"broadcast_id": broadcast_id,

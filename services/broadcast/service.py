@@ -20,7 +20,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 
-from services.broadcast import broadcasts, cap, content_source, delivery, plays, schedule, zones
+from services.broadcast import broadcasts, cap, content_source, delivery, metrics, plays, schedule, zones
 from services.broadcast.repository import (AnswerRepository, BroadcastRepository, DeliveryRepository,
                                            HoursRepository, PlayRepository, ProgrammeRepository, ScheduleRepository,
                                            ZoneRepository)
@@ -396,6 +396,7 @@ class BroadcastService:
             self._dispatch(stored, now)
         else:
             stored = self.broadcasts.add(broadcast, events)
+        metrics.created(stored)
         return broadcasts.view(stored)
 
     def _dispatch(self, broadcast, now):
@@ -434,13 +435,14 @@ class BroadcastService:
         deliveries, broadcasts_store = store
         began = time.perf_counter()
         try:
-            deliveries.add_many(rows)
+            metrics.moved(broadcast, "queued", len(deliveries.add_many(rows)))
             broadcasts_store.deliveries_stored(broadcast["broadcast_id"], broadcast["command_id"], now)
             current = broadcasts_store.by_id(broadcast["broadcast_id"])
             if current["state"] != "sending" or current["command_id"] != broadcast["command_id"]:
                 # cancelled or replaced (CAP Update) before they were written
-                deliveries.move(broadcast["command_id"], [r["device_id"] for r in rows], "failed", FROM["failed"],
-                                {"failure": {"reason": "cancelled", "message": "", "at": iso(now)}, "retry_at": None})
+                metrics.moved(broadcast, "failed", deliveries.move(
+                    broadcast["command_id"], [r["device_id"] for r in rows], "failed", FROM["failed"],
+                    {"failure": {"reason": "cancelled", "message": "", "at": iso(now)}, "retry_at": None}))
         except Exception:
             log.exception("storing the deliveries of broadcast %s failed; the next tick retries",
                           broadcast["broadcast_id"])
@@ -588,8 +590,9 @@ class BroadcastService:
         rows = self.deliveries.of_broadcast(broadcast["broadcast_id"])
         for command_id in {r["command_id"] for r in rows}:
             ids = [r["device_id"] for r in rows if r["command_id"] == command_id and r["state"] in ("queued", "sent")]
-            self.deliveries.move(command_id, ids, "failed", FROM["failed"],
-                                 {"failure": {"reason": "cancelled", "message": "", "at": iso(now)}, "retry_at": None})
+            metrics.moved(broadcast, "failed", self.deliveries.move(
+                command_id, ids, "failed", FROM["failed"],
+                {"failure": {"reason": "cancelled", "message": "", "at": iso(now)}, "retry_at": None}))
         finished = {r["device_id"] for r in rows if r["command_id"] == broadcast["command_id"]
                     and r["state"] in delivery.FINAL}
         reached = [d for d in broadcast["device_ids"] if d not in finished]
@@ -745,7 +748,7 @@ class BroadcastService:
         answers = [dict(a, _order=a["at"]) for a in self.answers.of_command_since(command_id, since)]
         proofs = [dict(p, _order=p["ended_at"]) for p in self.plays.of_command_since(command_id, since)]
         if answers or proofs:
-            rows = {r["device_id"]: dict(UNSET, **r, history=[]) for r in
+            rows = {r["device_id"]: dict(UNSET, **r, history=[], _state_before=r["state"]) for r in
                     self.deliveries.of_command(command_id, {a["device_id"] for a in answers + proofs})}
             for item in sorted(answers + proofs, key=lambda i: i["_order"]):
                 row = rows.get(item["device_id"])
@@ -757,7 +760,9 @@ class BroadcastService:
                     moved = delivery.play_reported(row, item["report_id"], parse_iso(item["ended_at"]), item["completed"])
                 if moved is not None:
                     rows[item["device_id"]] = dict(moved, _changed=True)
-            self._write_states(command_id, [r for r in rows.values() if r.get("_changed")])
+            changed = [r for r in rows.values() if r.get("_changed")]
+            self._write_states(broadcast, changed)
+            self._observe_acknowledgements(broadcast, changed)
         fields = {"settled_at": iso(now)}
         if not self.deliveries.open_of_broadcast(broadcast["broadcast_id"]):
             fields.update(state="done", finished_at=iso(now))
@@ -766,7 +771,18 @@ class BroadcastService:
         except Conflict:
             pass  # cancelled or expired meanwhile: the next pass sees it
 
-    def _write_states(self, command_id, changed):
+    @staticmethod
+    def _observe_acknowledgements(broadcast, changed):
+        """Each device's time to acknowledge, once: in the pass that moves it
+        from waiting (queued, sent) to answered, by the answer's own time."""
+        dispatched = parse_iso(broadcast["dispatched_at"] or broadcast["created_at"])
+        for row in changed:
+            answered = row.get("acknowledged_at") or row.get("played_at")
+            if row["_state_before"] in ("queued", "sent") and row["state"] in delivery.ACKNOWLEDGED and answered:
+                metrics.acknowledged(broadcast, (parse_iso(answered) - dispatched).total_seconds())
+
+    def _write_states(self, broadcast, changed):
+        command_id = broadcast["command_id"]
         groups = {}
         for row in changed:
             extra = {"retry_at": None} if row["state"] not in ("queued", "sent") else {}
@@ -777,7 +793,7 @@ class BroadcastService:
             key = (row["state"], tuple(sorted((k, str(v)) for k, v in extra.items())))
             groups.setdefault(key, ([], extra))[0].append(row["device_id"])
         for (state, _), (device_ids, extra) in groups.items():
-            self.deliveries.move(command_id, device_ids, state, FROM[state], extra)
+            metrics.moved(broadcast, state, self.deliveries.move(command_id, device_ids, state, FROM[state], extra))
 
     @event_handler("content", "speech_rendered")
     def on_speech_rendered(self, event):
@@ -850,14 +866,17 @@ class BroadcastService:
         fields = {"attempts": attempts, "last_attempt_at": iso(now), "retry_at": iso(now + delivery.backoff(attempts))}
         if routed and row["state"] == "queued":
             fields.update(state="sent", sent_at=iso(now))
-        self.deliveries.update(row, fields)
+        if self.deliveries.update(row, fields) and fields.get("state") == "sent":
+            metrics.moved(broadcast, "sent", 1)
 
     def _expire_or_escalate(self, broadcast, now):
+        metrics.on_air(broadcast)
         if parse_iso(broadcast["expires_at"]) <= now:
             rows = self.deliveries.of_broadcast(broadcast["broadcast_id"])
             waiting = [r["device_id"] for r in rows if r["state"] in ("queued", "sent")]
-            self.deliveries.move(broadcast["command_id"], waiting, "failed", FROM["failed"],
-                                 {"failure": {"reason": "expired", "message": "", "at": iso(now)}, "retry_at": None})
+            metrics.moved(broadcast, "failed", self.deliveries.move(
+                broadcast["command_id"], waiting, "failed", FROM["failed"],
+                {"failure": {"reason": "expired", "message": "", "at": iso(now)}, "retry_at": None}))
             try:
                 self.broadcasts.change(broadcast, {"state": "expired", "finished_at": iso(now)})
             except Conflict:
@@ -878,6 +897,7 @@ class BroadcastService:
             event = _event("broadcast_escalated", broadcast, None, acknowledged=acknowledged, total=total,
                            share=round(acknowledged / total, 4) if total else 0.0)
             if self.broadcasts.mark_escalated(broadcast, now, [event]) is not None:
+                metrics.escalated(broadcast)
                 log.warning("broadcast %s escalated: %d of %d devices acknowledged within %s", broadcast["broadcast_id"],
                             acknowledged, total, within)
 

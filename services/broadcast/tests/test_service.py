@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.testing.services import entrypoint_hook, replace_dependencies
+from prometheus_client import REGISTRY
 
 from services.broadcast.service import BroadcastService
 from shared.bus import Publisher
@@ -181,8 +182,39 @@ def test_answers_move_each_delivery_forward_once_and_a_fully_played_broadcast_is
     assert by_device[third]["failure"]["reason"] == "rejected"
 
 
+def sample(name, **labels):
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_prometheus_counts_broadcasts_deliveries_by_state_and_times_to_acknowledge(container, sent, service_config):
+    def counts():
+        return {state: sample("tinxa_broadcast_deliveries_total", commune_id=C, level="emergency", state=state)
+                for state in ("queued", "playing", "played", "failed")}
+    created_before = sample("tinxa_broadcasts_total", commune_id=C, origin="commune", level="emergency")
+    acks_before = sample("tinxa_broadcast_acknowledgement_seconds_count", level="emergency")
+    quick_before = sample("tinxa_broadcast_acknowledgement_seconds_bucket", level="emergency", le="30.0")
+    before = counts()
+    created = emergency(container, confirm=True)
+    first, second, third = LOUDSPEAKERS
+    wait_until(lambda: counts()["queued"] - before["queued"] == 3, message="three deliveries queued")
+    answer(service_config, acks=[ack(first, created["command_id"]), ack(second, created["command_id"]),
+                                 ack(third, created["command_id"], "rejected", message="busy")])
+    wait_until(lambda: states(container, created["broadcast_id"]) == {first: "playing", second: "playing",
+                                                                      third: "failed"}, message="answered")
+    answer(service_config, acks=[ack(first, created["command_id"], "completed", message="played")])
+    wait_until(lambda: counts()["played"] - before["played"] == 1, message="one played")
+    after = counts()
+    assert {state: after[state] - before[state] for state in after} == {"queued": 3, "playing": 2, "played": 1,
+                                                                       "failed": 1}
+    assert sample("tinxa_broadcasts_total", commune_id=C, origin="commune", level="emergency") - created_before == 1
+    # two devices acknowledged (the rejection is no acknowledgement), each observed once, within seconds
+    assert sample("tinxa_broadcast_acknowledgement_seconds_count", level="emergency") - acks_before == 2
+    assert sample("tinxa_broadcast_acknowledgement_seconds_bucket", level="emergency", le="30.0") - quick_before == 2
+
+
 def test_devices_that_do_not_answer_get_their_own_command_again_and_escalation_is_raised_once(
         container, sent, events, service_config):
+    escalations = sample("tinxa_broadcast_escalations_total", commune_id=C, level="emergency")
     created = emergency(container, confirm=True)
     first = LOUDSPEAKERS[0]
     answer(service_config, acks=[ack(first, created["command_id"])])
@@ -197,6 +229,7 @@ def test_devices_that_do_not_answer_get_their_own_command_again_and_escalation_i
     assert (escalated["acknowledged"], escalated["total"]) == (1, 3)
     wait_until(lambda: len(sent()) >= 5, timeout=15, message="a second retry")
     assert len([e for e in events() if e.name == "broadcast_escalated"]) == 1
+    assert sample("tinxa_broadcast_escalations_total", commune_id=C, level="emergency") - escalations == 1
 
 
 def test_only_leaders_may_broadcast_an_emergency_and_nobody_in_another_commune(container):
