@@ -12,6 +12,7 @@ import base64
 import contextlib
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -28,10 +29,30 @@ from kombu import Connection
 from pymongo import MongoClient
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Listening ports for test servers come from below the kernel's ephemeral
+# range: a port from that range (what binding to port 0 gives) may be taken
+# by any outgoing connection (to the broker, to the store) between the moment
+# it is picked and the moment a slow-starting process binds it.
+_LOWEST_PORT = 10000
+
+
+def _ephemeral_start():
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port(block=1):
+    """A port (the first of ``block`` consecutive ones) free now, outside the
+    ephemeral range."""
+    highest = _ephemeral_start() - block
+    if highest <= _LOWEST_PORT:
+        highest = 65535 - block
+    while True:
+        base = random.randint(_LOWEST_PORT, highest)
+        if all(_port_free(port) for port in range(base, base + block)):
+            return base
 
 
 def wait_until(check, timeout=15.0, interval=0.1, message="condition"):
@@ -242,17 +263,14 @@ METRICS_BLOCK = 15  # metrics ports base+1 … base+14 (deploy/local/env.sh's of
 def _distinct_ports():
     """Ports for the store, the gateway, the DeviceLink edge, the sync hub,
     and a block of metrics ports, all free now and none overlapping."""
-    while True:
-        base = free_port()
-        block = range(base + 1, base + METRICS_BLOCK)
-        if base + METRICS_BLOCK > 65535 or not all(_port_free(p) for p in block):
-            continue
-        singles = set()
-        while len(singles) < 4:
-            port = free_port()
-            if port not in block and port != base:
-                singles.add(port)
-        return (*sorted(singles), base)
+    base = free_port(METRICS_BLOCK)
+    block = range(base, base + METRICS_BLOCK)
+    singles = set()
+    while len(singles) < 4:
+        port = free_port()
+        if port not in block:
+            singles.add(port)
+    return (*sorted(singles), base)
 
 
 def _port_free(port):
